@@ -1,0 +1,377 @@
+"""One pass of the pipeline: scan -> read -> record -> select -> derive -> render -> write.
+
+:class:`Pipeline` is shared by ``feeder build`` (one pass) and ``feeder run``
+(a pass on every change). It keeps the feed index in memory between passes
+so a change touches only the feeds it is in, and the store caches every
+derived entry by content hash, so unchanged work is never done twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from feeder import output, scan
+from feeder.config import Config
+from feeder.derive import Rules, derive
+from feeder.errors import ArticleError, OutputPathError
+from feeder.model import Article, Entry
+from feeder.read import parse_article
+from feeder.render import FILE_NAMES, Channel, render, render_opml
+from feeder.select import SITE_KEY, FeedIndex, Meta
+from feeder.store import Store
+
+log = logging.getLogger("feeder")
+
+OPML_NAME = "feeds.opml"
+#: a scan reads and records this many files per transaction
+BATCH = 2000
+
+Progress = Callable[[str, int, int], None]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Router(Protocol):
+    """Told of every article change inside the transaction that records it (the Telegram outbox)."""
+
+    def article_changed(self, store: Store, action: str, path: str, article: Article | None, now: datetime) -> None: ...
+
+
+@dataclass
+class ScanReport:
+    """What one scan did."""
+
+    seen: int = 0
+    read: int = 0
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    #: (path, 'line N: reason' or reason) of files that could not be used
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: (path, warning) of files used after a recovery
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    unsettled: list[str] = field(default_factory=list)
+    #: keys of the feeds the changes touch
+    touched: set[str] = field(default_factory=set)
+    seconds: float = 0.0
+
+
+@dataclass
+class PublishReport:
+    feeds: int = 0
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Pipeline:
+    """The feed pipeline over one config and one store."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        clock: Callable[[], datetime] = utcnow,
+        router: Router | None = None,
+    ):
+        self.config = config
+        self.store = store
+        self.clock = clock
+        self.router = router
+        self.tz = zoneinfo.ZoneInfo(config.site.timezone)
+        self.seeds = Path(config.paths.seeds)
+        self.output = Path(config.paths.output)
+        c = config
+        self.rules = Rules.build(
+            base_url=c.site.base_url,
+            permalink=c.feeds.permalink,
+            summary_length=c.feeds.summary_length,
+            drop_classes=c.content.drop_classes,
+            drop_text=c.content.drop_text,
+            placeholder_images=c.content.placeholder_images,
+            default_author="",
+        )
+        self.rules_key = _digest(
+            [c.site.base_url, c.feeds.permalink, c.feeds.summary_length, c.content.model_dump(mode="json"), c.site.timezone]
+        )
+        # everything that shapes a feed file besides its entries
+        self.render_key = _digest(
+            [self.rules_key, c.feeds.formats, c.feeds.limit, self.config.feeds_url, c.site.model_dump(mode="json"), _code_version()]
+        )
+        self._index: FeedIndex | None = None
+
+    # -- scan ---------------------------------------------------------------
+
+    @property
+    def index(self) -> FeedIndex:
+        if self._index is None:
+            index = FeedIndex(self.config.feeds.per_category, self.config.feeds.per_author)
+            for meta in self.store.metas():
+                index.add(meta)
+            self._index = index
+        return self._index
+
+    def scan(self, settle: float = 0.0, progress: Progress | None = None) -> ScanReport:
+        """Look at the seeds folder, read what changed, record it. Never raises for an article."""
+        started = time.perf_counter()
+        report = ScanReport()
+        on_disk = scan.walk(self.seeds)
+        report.seen = len(on_disk)
+        known = self.store.known_files()
+        now = self.clock()
+        d = scan.diff(on_disk, known, time.time_ns(), int(settle * 1e9))
+        report.unsettled = [f.path for f in d.unsettled]
+        index = self.index if (self._index is not None or d.changed or d.deleted) else None
+        total = len(d.changed)
+        for start in range(0, max(total, 1), BATCH):
+            batch = d.changed[start : start + BATCH]
+            parsed = [(f, self._read(f, known.get(f.path))) for f in batch]
+            with self.store.transaction():
+                for f, result in parsed:
+                    self._record(f, result, known.get(f.path), now, report, index)
+            if progress:
+                progress("reading", min(start + BATCH, total), total)
+        if d.deleted:
+            with self.store.transaction():
+                for path in d.deleted:
+                    self._delete(path, now, report, index)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _read(self, f, known) -> Article | ArticleError | str:
+        """Parse a changed file; 'same' when only its mtime changed."""
+        path = self.seeds / f.path
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            return ArticleError(f.path, f"cannot read: {e.strerror or e}")
+        if known is not None and not known.problem and known.content_hash == hashlib.sha256(data).hexdigest():
+            return "same"
+        mtime = datetime.fromtimestamp(f.mtime_ns / 1e9, timezone.utc)
+        try:
+            return parse_article(f.path, data, mtime, self.tz)
+        except ArticleError as e:
+            return e
+        except Exception as e:  # a bug must not stop the service: report it against the file
+            log.exception("%s: unexpected error while reading", f.path)
+            return ArticleError(f.path, f"unexpected error: {type(e).__name__}: {e}")
+
+    def _record(self, f, result, known, now: datetime, report: ScanReport, index: FeedIndex | None) -> None:
+        store = self.store
+        if result == "same":
+            store.touch_article(f.path, f.size, f.mtime_ns)
+            return
+        if isinstance(result, ArticleError):
+            store.put_problem(f.path, f.size, f.mtime_ns, result.reason, result.line, now)
+            reason = f"line {result.line}: {result.reason}" if result.line else result.reason
+            report.skipped.append((f.path, reason))
+            log.warning("skipped %s: %s", result.where(), result.reason)
+            return
+        article: Article = result
+        report.read += 1
+        status = store.put_article(article, f.size, f.mtime_ns, now)
+        for w in article.warnings:
+            report.warnings.append((f.path, w))
+            log.warning("%s: %s", f.path, w)
+        if status == "same":
+            return
+        (report.new if status == "new" else report.changed).append(f.path)
+        log.info("%s %s", "published" if status == "new" else "changed", f.path)
+        if index is not None:
+            report.touched |= index.add(Meta(f.path, article.date, article.categories, article.author))
+        if self.router is not None:
+            self.router.article_changed(store, status, f.path, article, now)
+
+    def _delete(self, path: str, now: datetime, report: ScanReport, index: FeedIndex | None) -> None:
+        if self.store.delete_article(path):
+            report.deleted.append(path)
+            log.info("removed %s", path)
+            if index is not None:
+                report.touched |= index.remove(path)
+            if self.router is not None:
+                self.router.article_changed(self.store, "deleted", path, None, now)
+
+    def build(self, settle: float = 0.0, progress: Progress | None = None) -> tuple[ScanReport, PublishReport | None]:
+        """Scan, then publish what the changes touch; None when nothing needed writing."""
+        report = self.scan(settle=settle, progress=progress)
+        same_shape = self.store.fact("render_key") == self.render_key
+        if same_shape and not (report.new or report.changed or report.deleted) and self.outputs_present():
+            return report, None
+        keys = report.touched if same_shape and self.outputs_present() else None
+        published = self.publish(keys, progress=progress)
+        with self.store.transaction():
+            self.store.set_fact("render_key", self.render_key)
+        return report, published
+
+    def outputs_present(self) -> bool:
+        """Every feed file the store says was written is on disk (someone may have wiped the folder)."""
+        if not (self.output / OPML_NAME).is_file():
+            return False
+        for folder, _, _, names in self.store.feed_files().values():
+            base = self.output / folder if folder else self.output
+            if not all((base / name).is_file() for name in names):
+                return False
+        return True
+
+    # -- publish ------------------------------------------------------------
+
+    def publish(self, keys: set[str] | None = None, progress: Progress | None = None) -> PublishReport:
+        """Write the feeds whose entries changed (``keys``; None: check every feed)."""
+        started = time.perf_counter()
+        report = PublishReport()
+        index = self.index
+        previous = self.store.feed_files()
+        if keys is None:
+            keys = index.keys() | set(previous)
+        limit = self.config.feeds.limit
+        plans: dict[str, tuple[Channel, list[str], str]] = {}
+        tops = {key: index.top(key, limit) for key in keys if key in index.keys()}
+        versions = self.store.versions({p for top in tops.values() for p in top})
+        for key, top in tops.items():
+            channel = self._channel(key)
+            signature = _digest([self.render_key, channel.spec.title, [(p, *_v(versions.get(p))) for p in top]])
+            old = previous.get(key)
+            if old and old[2] == signature and self._files_present(channel.spec.folder):
+                report.unchanged += 1
+                continue
+            plans[key] = (channel, top, signature)
+        entries = self._entries({p for _, top, _ in plans.values() for p in top}, versions, progress)
+        now = self.clock()
+        with self.store.transaction():
+            for n, (key, (channel, top, signature)) in enumerate(sorted(plans.items()), 1):
+                feed_entries = [entries[p] for p in top if p in entries]
+                names = []
+                for fmt in self.config.feeds.formats:
+                    rel = _join(channel.spec.folder, FILE_NAMES[fmt])
+                    try:
+                        if output.write_if_changed(self.output, rel, render(fmt, channel, feed_entries)):
+                            report.written.append(rel)
+                            log.info("wrote %s", rel)
+                        else:
+                            report.unchanged += 0
+                    except OutputPathError as e:
+                        log.error("%s", e)
+                        continue
+                    names.append(FILE_NAMES[fmt])
+                for stale in set(previous.get(key, ("", "", "", []))[3]) - set(names):
+                    self._remove(_join(channel.spec.folder, stale), report)
+                self.store.put_feed(key, channel.spec.folder, channel.spec.title, signature, names, now)
+                if progress and n % 50 == 0:
+                    progress("writing", n, len(plans))
+            for key in keys - set(tops):
+                if key in previous:  # the feed has no article any more
+                    folder, _, _, names = previous[key]
+                    for name in names:
+                        self._remove(_join(folder, name), report)
+                    self.store.drop_feed(key)
+        report.feeds = len(tops)
+        if plans or report.removed or not (self.output / OPML_NAME).exists():
+            self._write_opml(report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _remove(self, rel: str, report: PublishReport) -> None:
+        try:
+            if output.remove(self.output, rel):
+                report.removed.append(rel)
+                log.info("removed feed %s", rel)
+        except OutputPathError as e:
+            log.error("%s", e)
+
+    def _files_present(self, folder: str) -> bool:
+        base = self.output / folder if folder else self.output
+        return all((base / FILE_NAMES[fmt]).is_file() for fmt in self.config.feeds.formats)
+
+    def _channel(self, key: str) -> Channel:
+        spec = self.index.spec(key, self.config.site.title)
+        site = self.config.site
+        return Channel(
+            spec=spec,
+            url=self.config.feeds_url + (spec.folder + "/" if spec.folder else ""),
+            home=site.base_url,
+            description=site.description if key == SITE_KEY else f"{spec.name} — {site.title}",
+            language=site.language,
+            author=site.author,
+        )
+
+    def _entries(self, paths: set[str], versions: dict, progress: Progress | None) -> dict[str, Entry]:
+        """The entries for these paths, from the cache or derived now (and cached)."""
+        wanted = {p: versions[p][0] for p in paths if p in versions}
+        cached = self.store.cached_entries(wanted, self.rules_key)
+        out: dict[str, Entry] = {}
+        for p, e in cached.items():
+            out[p] = _with_updated(e, versions[p][1])
+        missing = sorted(set(wanted) - set(cached))
+        with self.store.transaction():
+            for n, path in enumerate(missing, 1):
+                entry = self._derive(path, versions[path][1])
+                if entry is not None:
+                    out[path] = entry
+                    self.store.put_entry(entry, wanted[path], self.rules_key)
+                if progress and n % 200 == 0:
+                    progress("deriving", n, len(missing))
+        return out
+
+    def _derive(self, path: str, updated: datetime) -> Entry | None:
+        file = self.seeds / path
+        try:
+            data = file.read_bytes()
+            mtime = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+            article = parse_article(path, data, mtime, self.tz)
+            return derive(article, self.rules, updated=updated)
+        except (OSError, ArticleError) as e:
+            log.warning("%s: left out of the feeds until the next scan: %s", path, e)
+            return None
+        except Exception:
+            log.exception("%s: unexpected error while deriving; left out of the feeds", path)
+            return None
+
+    def _write_opml(self, report: PublishReport) -> None:
+        feeds = []
+        for key, (folder, title, _, names) in sorted(self.store.feed_files().items(), key=lambda kv: (kv[0] != SITE_KEY, kv[0])):
+            channel = self._channel(key) if key in self.index.keys() else None
+            if channel is None:
+                continue
+            for fmt in self.config.feeds.formats:
+                if FILE_NAMES[fmt] in names:
+                    feeds.append((channel, fmt))
+        if output.write_if_changed(self.output, OPML_NAME, render_opml(self.config.site.title, feeds)):
+            report.written.append(OPML_NAME)
+
+
+def _v(version: tuple[str, datetime] | None) -> tuple[str, str]:
+    return (version[0], version[1].isoformat()) if version else ("", "")
+
+
+def _with_updated(e: Entry, updated: datetime) -> Entry:
+    if e.updated == updated:
+        return e
+    from dataclasses import replace
+
+    return replace(e, updated=updated)
+
+
+def _join(folder: str, name: str) -> str:
+    return f"{folder}/{name}" if folder else name
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+def _code_version() -> str:
+    from feeder import __version__
+
+    return __version__

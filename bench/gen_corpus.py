@@ -159,7 +159,7 @@ _SITE_ROWS = [
     ("设计", "站酷", ("发现",), "new", "zh", "image", None, "https://img.zcool.cn/community/01{h32}.jpg", 2),
     # 博客
     ("博客", "Hexo", ("Yilia 主题博客",), "new", "zh", "blog", None, "", 1),
-    ("博客", "Google Sites", ("文章更新",), "new", "zh", "table", None, "", 1),
+    ("博客", "Google Sites", ("文章更新",), "new", "zh", "blog", None, "", 1),
     ("博客", "每日安全", ("推送",), "old", "zh", "short", None, "", 2),
     ("博客", "Paul Graham 博客", ("Essays",), "old", "en", "blog", None, "", 1),
     ("博客", "Hi, DIYgod", ("DIYgod 的可爱的手办们",), "old", "zh", "image", None, "https://i.loli.net/{y}/{m}/{d}/{h8}.jpg", 1),
@@ -710,7 +710,7 @@ def article_text(index: int, rng: random.Random, *, when: datetime | None = None
     elif r < 0.035:
         body = ""
     else:
-        body = _body(rng, site, text, ts, real_img if site.logo else (head or real_img), budget)
+        body = _body(rng, site, text, ts, real_img, budget)
         r = rng.random()
         if r < 0.04 and site.kind != "juejin":
             body = f"<style>{CSS_ARTICLE}</style>\n" + body

@@ -617,11 +617,10 @@ def _compile(template: str) -> _Template:
                 'double-quoted attribute value, as in <a href="{link}">'
             )
 
-    lines = tuple(_make_line(text) for text in template.split("\n"))
-    compiled = _Template(lines)
-    sample = compiled.render(_SAMPLE_VALUES)
     try:
-        parsed = _parse_html(sample)
+        # Placeholders are plain text to the parser, so offsets point into the template itself.
+        fixed_length = _parse_html(template).length - sum(len(m.group(0)) for m in _PLACEHOLDER.finditer(template))
+        parsed = _parse_html(_PLACEHOLDER.sub(lambda m: escape_html(_SAMPLE_VALUES[m.group(1)]), template))
     except TelegramHTMLError as error:
         raise ValueError(f"template: Telegram would reject it: {error}") from None
     if not parsed.text.strip():
@@ -644,10 +643,11 @@ def _compile(template: str) -> _Template:
             if depth > 1:
                 raise ValueError("template: Telegram does not allow a blockquote inside a blockquote")
 
-    empty = compiled.render(dict.fromkeys(PLACEHOLDERS, ""))
-    if telegram_length(empty) > MAX_TEXT_LENGTH:
-        raise ValueError(f"template: its own text is longer than a message ({MAX_TEXT_LENGTH} characters)")
-    return compiled
+    if fixed_length > MAX_TEXT_LENGTH:
+        raise ValueError(
+            f"template: its own text is {fixed_length} characters, more than a message holds ({MAX_TEXT_LENGTH})"
+        )
+    return _Template(tuple(_make_line(text) for text in template.split("\n")))
 
 
 def _make_line(text: str) -> _Line:

@@ -14,20 +14,20 @@ import logging
 import time
 import zoneinfo
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
 
-from feeder import output, scan
+from feeder import output, scan, workers
 from feeder.config import Config
 from feeder.derive import Rules, derive
 from feeder.errors import ArticleError, OutputPathError
-from feeder.model import Article, Entry
+from feeder.model import Article, Entry, SourceFile
 from feeder.read import parse_article
 from feeder.render import FILE_NAMES, Channel, render, render_opml
 from feeder.select import SITE_KEY, FeedIndex, Meta
-from feeder.store import Store
+from feeder.store import Known, Store
 
 log = logging.getLogger("feeder")
 
@@ -135,12 +135,14 @@ class Pipeline:
         report.unsettled = [f.path for f in d.unsettled]
         index = self.index if (self._index is not None or d.changed or d.deleted) else None
         total = len(d.changed)
-        for start in range(0, max(total, 1), BATCH):
-            batch = d.changed[start : start + BATCH]
-            parsed = [(f, self._read(f, known.get(f.path))) for f in batch]
+        reader = _Reader(self.seeds, self.tz)
+        jobs = [(f, known.get(f.path)) for f in d.changed]
+        results = iter(workers.pmap(reader, jobs))
+        for start in range(0, total, BATCH):
+            batch = jobs[start : start + BATCH]
             with self.store.transaction():
-                for f, result in parsed:
-                    self._record(f, result, known.get(f.path), now, report, index)
+                for (f, k), result in zip(batch, results):
+                    self._record(f, result, k, now, report, index)
             if progress:
                 progress("reading", min(start + BATCH, total), total)
         if d.deleted:
@@ -149,24 +151,6 @@ class Pipeline:
                     self._delete(path, now, report, index)
         report.seconds = time.perf_counter() - started
         return report
-
-    def _read(self, f, known) -> Article | ArticleError | str:
-        """Parse a changed file; 'same' when only its mtime changed."""
-        path = self.seeds / f.path
-        try:
-            data = path.read_bytes()
-        except OSError as e:
-            return ArticleError(f.path, f"cannot read: {e.strerror or e}")
-        if known is not None and not known.problem and known.content_hash == hashlib.sha256(data).hexdigest():
-            return "same"
-        mtime = datetime.fromtimestamp(f.mtime_ns / 1e9, timezone.utc)
-        try:
-            return parse_article(f.path, data, mtime, self.tz)
-        except ArticleError as e:
-            return e
-        except Exception as e:  # a bug must not stop the service: report it against the file
-            log.exception("%s: unexpected error while reading", f.path)
-            return ArticleError(f.path, f"unexpected error: {type(e).__name__}: {e}")
 
     def _record(self, f, result, known, now: datetime, report: ScanReport, index: FeedIndex | None) -> None:
         store = self.store
@@ -249,18 +233,20 @@ class Pipeline:
             plans[key] = (channel, top, signature)
         entries = self._entries({p for _, top, _ in plans.values() for p in top}, versions, progress)
         now = self.clock()
+        ordered = sorted(plans.items())
+        formats = self.config.feeds.formats
+        jobs = [(fmt, channel, [entries[p] for p in top if p in entries]) for _, (channel, top, _) in ordered for fmt in formats]
+        rendered = iter(workers.pmap(_render_job, jobs, chunksize=8))
         with self.store.transaction():
-            for n, (key, (channel, top, signature)) in enumerate(sorted(plans.items()), 1):
-                feed_entries = [entries[p] for p in top if p in entries]
+            for n, (key, (channel, top, signature)) in enumerate(ordered, 1):
                 names = []
-                for fmt in self.config.feeds.formats:
+                for fmt in formats:
+                    data = next(rendered)
                     rel = _join(channel.spec.folder, FILE_NAMES[fmt])
                     try:
-                        if output.write_if_changed(self.output, rel, render(fmt, channel, feed_entries)):
+                        if output.write_if_changed(self.output, rel, data):
                             report.written.append(rel)
                             log.info("wrote %s", rel)
-                        else:
-                            report.unchanged += 0
                     except OutputPathError as e:
                         log.error("%s", e)
                         continue
@@ -314,29 +300,15 @@ class Pipeline:
         for p, e in cached.items():
             out[p] = _with_updated(e, versions[p][1])
         missing = sorted(set(wanted) - set(cached))
+        deriver = _Deriver(self.seeds, self.tz, self.rules)
         with self.store.transaction():
-            for n, path in enumerate(missing, 1):
-                entry = self._derive(path, versions[path][1])
+            for n, (path, entry) in enumerate(zip(missing, workers.pmap(deriver, [(p, versions[p][1]) for p in missing])), 1):
                 if entry is not None:
                     out[path] = entry
                     self.store.put_entry(entry, wanted[path], self.rules_key)
                 if progress and n % 200 == 0:
                     progress("deriving", n, len(missing))
         return out
-
-    def _derive(self, path: str, updated: datetime) -> Entry | None:
-        file = self.seeds / path
-        try:
-            data = file.read_bytes()
-            mtime = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
-            article = parse_article(path, data, mtime, self.tz)
-            return derive(article, self.rules, updated=updated)
-        except (OSError, ArticleError) as e:
-            log.warning("%s: left out of the feeds until the next scan: %s", path, e)
-            return None
-        except Exception:
-            log.exception("%s: unexpected error while deriving; left out of the feeds", path)
-            return None
 
     def _write_opml(self, report: PublishReport) -> None:
         feeds = []
@@ -351,16 +323,64 @@ class Pipeline:
             report.written.append(OPML_NAME)
 
 
+@dataclass(frozen=True)
+class _Reader:
+    """Reads one changed file (in a worker process): an Article without its body, an error, or 'same'."""
+
+    seeds: Path
+    tz: zoneinfo.ZoneInfo
+
+    def __call__(self, job: tuple[SourceFile, Known | None]) -> Article | ArticleError | str:
+        f, known = job
+        try:
+            data = (self.seeds / f.path).read_bytes()
+        except OSError as e:
+            return ArticleError(f.path, f"cannot read: {e.strerror or e}")
+        if known is not None and not known.problem and known.content_hash == hashlib.sha256(data).hexdigest():
+            return "same"
+        mtime = datetime.fromtimestamp(f.mtime_ns / 1e9, timezone.utc)
+        try:
+            return replace(parse_article(f.path, data, mtime, self.tz), body="")
+        except ArticleError as e:
+            return e
+        except Exception as e:  # a bug must not stop the service: report it against the file
+            log.exception("%s: unexpected error while reading", f.path)
+            return ArticleError(f.path, f"unexpected error: {type(e).__name__}: {e}")
+
+
+@dataclass(frozen=True)
+class _Deriver:
+    """Reads and derives one entry (in a worker process); None if the file is gone or unusable."""
+
+    seeds: Path
+    tz: zoneinfo.ZoneInfo
+    rules: Rules
+
+    def __call__(self, job: tuple[str, datetime]) -> Entry | None:
+        path, updated = job
+        file = self.seeds / path
+        try:
+            data = file.read_bytes()
+            mtime = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+            return derive(parse_article(path, data, mtime, self.tz), self.rules, updated=updated)
+        except (OSError, ArticleError) as e:
+            log.warning("%s: left out of the feeds until the next scan: %s", path, e)
+            return None
+        except Exception:
+            log.exception("%s: unexpected error while deriving; left out of the feeds", path)
+            return None
+
+
+def _render_job(job: tuple[str, Channel, list[Entry]]) -> bytes:
+    return render(*job)
+
+
 def _v(version: tuple[str, datetime] | None) -> tuple[str, str]:
     return (version[0], version[1].isoformat()) if version else ("", "")
 
 
 def _with_updated(e: Entry, updated: datetime) -> Entry:
-    if e.updated == updated:
-        return e
-    from dataclasses import replace
-
-    return replace(e, updated=updated)
+    return e if e.updated == updated else replace(e, updated=updated)
 
 
 def _join(folder: str, name: str) -> str:

@@ -18,6 +18,9 @@ class ConfigError(FeederError, ValueError):
         self.problems = problems
         super().__init__(f"{path}: " + "; ".join(problems))
 
+    def __reduce__(self):
+        return (type(self), (self.path, self.problems))
+
 
 class ArticleError(FeederError, ValueError):
     """An article file cannot be used; says which file, which line where known, and why."""
@@ -27,6 +30,9 @@ class ArticleError(FeederError, ValueError):
         self.reason = reason
         self.line = line
         super().__init__(self.where() + ": " + reason)
+
+    def __reduce__(self):
+        return (type(self), (self.path, self.reason, self.line))
 
     def where(self) -> str:
         return f"{self.path}:{self.line}" if self.line else self.path

@@ -54,7 +54,6 @@ def write_if_changed(output: Path, relative: str, data: bytes) -> bool:
         except FileNotFoundError:
             pass
         raise
-    _fsync_dir(path.parent)
     return True
 
 
@@ -74,16 +73,3 @@ def remove(output: Path, relative: str) -> bool:
             break
         folder = folder.parent
     return True
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -129,7 +129,8 @@ def render_json(channel: Channel, entries: Sequence[Entry]) -> bytes:
         "authors": [{"name": channel.author}],
         "items": items,
     }
-    return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode()
+    # compact: json's indent= switches to its pure-Python encoder, ten times slower
+    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
 
 
 def _iso(d: datetime) -> str:

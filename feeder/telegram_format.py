@@ -1,8 +1,9 @@
 """Format an article as a Telegram channel post (Telegram HTML parse mode).
 
-Pure: no files, clock, network or database; it only processes data. It does
-not import python-telegram-bot either: the sender turns a :class:`Post` into a
-``send_photo`` / ``send_message`` call.
+Pure: no files, clock, network or database; it only processes data, and
+imports only the standard library and feeder.errors. It does not import
+python-telegram-bot: the sender turns a :class:`Post` into a ``send_photo`` /
+``send_message`` call.
 
 How Telegram reads the text is taken from tdlib's ``parse_html`` and
 ``match_hashtags`` (td/telegram/MessageEntity.cpp); :func:`_parse_html`
@@ -29,6 +30,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from feeder.errors import FeederError
+
 __all__ = [
     "DEFAULT_TEMPLATE",
     "ELLIPSIS",
@@ -42,6 +45,7 @@ __all__ = [
     "PostSource",
     "PostStyle",
     "TelegramHTMLError",
+    "TemplateError",
     "escape_html",
     "hashtag",
     "hashtags",
@@ -73,8 +77,12 @@ PHOTO_MODES = ("photo", "preview", "text")
 DEFAULT_TEMPLATE = '<b>{title}</b>\n\n{summary}\n\n<a href="{link}">{host}</a>\n\n{tags}'
 
 
-class TelegramHTMLError(ValueError):
+class TelegramHTMLError(FeederError, ValueError):
     """Telegram would answer "can't parse entities" for this text."""
+
+
+class TemplateError(FeederError, ValueError):
+    """A channel's template or photo mode cannot be used; the message says why."""
 
 
 # --------------------------------------------------------------------------
@@ -119,8 +127,8 @@ class PostStyle:
 
     def __post_init__(self) -> None:
         if self.photo_mode not in PHOTO_MODES:
-            raise ValueError(f"photo_mode must be one of {', '.join(PHOTO_MODES)}: {self.photo_mode!r}")
-        _compile(self.template)  # raises ValueError with the reason
+            raise TemplateError(f"photo_mode must be one of {', '.join(PHOTO_MODES)}: {self.photo_mode!r}")
+        _compile(self.template)  # raises TemplateError with the reason
 
 
 @dataclass(frozen=True)
@@ -239,9 +247,6 @@ def _parse_html(html: str) -> _Parsed:
     n = len(html)
     i = 0
 
-    def fail(message: str) -> TelegramHTMLError:
-        return TelegramHTMLError(message)
-
     while i < n:
         m = _SPECIAL.search(html, i)
         j = m.start() if m else n
@@ -256,7 +261,7 @@ def _parse_html(html: str) -> _Parsed:
             code, end = _decode_entity(html, i)
             if code:
                 if 0xD800 <= code <= 0xDFFF:
-                    raise fail(
+                    raise TelegramHTMLError(
                         "Text contains invalid Unicode characters after decoding HTML entities, "
                         "check for unmatched surrogate code units"
                     )
@@ -276,10 +281,10 @@ def _parse_html(html: str) -> _Parsed:
             while i < n and html[i] not in _SPACES and html[i] != ">":
                 i += 1
             if i >= n:
-                raise fail(f"Unclosed start tag at byte offset {_byte_offset(html, begin)}")
+                raise TelegramHTMLError(f"Unclosed start tag at byte offset {_byte_offset(html, begin)}")
             tag = _ascii_lower(html[begin + 1 : i])
             if tag not in _TAGS:
-                raise fail(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
+                raise TelegramHTMLError(f'Unsupported start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
             argument = ""
             while i >= n or html[i] != ">":
                 while i < n and html[i] in _SPACES:
@@ -291,14 +296,14 @@ def _parse_html(html: str) -> _Parsed:
                     i += 1
                 name = html[name_begin:i]
                 if not name:
-                    raise fail(
+                    raise TelegramHTMLError(
                         f'Empty attribute name in the tag "{tag}" at byte offset {_byte_offset(html, begin)}'
                     )
                 while i < n and html[i] in _SPACES:
                     i += 1
                 if i >= n or html[i] != "=":
                     if i >= n:
-                        raise fail(f'Unclosed start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
+                        raise TelegramHTMLError(f'Unclosed start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
                     if tag == "blockquote" and name == "expandable":
                         argument = "1"
                     continue
@@ -306,14 +311,14 @@ def _parse_html(html: str) -> _Parsed:
                 while i < n and html[i] in _SPACES:
                     i += 1
                 if i >= n:
-                    raise fail(f'Unclosed start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
+                    raise TelegramHTMLError(f'Unclosed start tag "{tag}" at byte offset {_byte_offset(html, begin)}')
                 if html[i] not in "\"'":
                     token_begin = i
                     while i < n and (html[i] in _ASCII_ALNUM or html[i] in ".-"):
                         i += 1
                     value = _ascii_lower(html[token_begin:i])
                     if i < n and html[i] not in _SPACES and html[i] != ">":
-                        raise fail(f"Unexpected end of name token at byte offset {_byte_offset(html, token_begin)}")
+                        raise TelegramHTMLError(f"Unexpected end of name token at byte offset {_byte_offset(html, token_begin)}")
                 else:
                     quote = html[i]
                     i += 1
@@ -331,7 +336,7 @@ def _parse_html(html: str) -> _Parsed:
                         i += 1
                     value = "".join(chars)
                 if i >= n:
-                    raise fail(f"Unclosed start tag at byte offset {_byte_offset(html, begin)}")
+                    raise TelegramHTMLError(f"Unclosed start tag at byte offset {_byte_offset(html, begin)}")
                 if tag == "a" and name == "href":
                     argument = value
                 elif tag == "code" and name == "class" and value.startswith("language-"):
@@ -343,24 +348,24 @@ def _parse_html(html: str) -> _Parsed:
                 elif tag == "blockquote" and name == "expandable":
                     argument = "1"
             if tag == "span" and argument != "spoiler":
-                raise fail(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(html, begin)}')
+                raise TelegramHTMLError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(html, begin)}')
             stack.append((tag, argument, utf16, len(out)))
             i += 1  # past ">"
             continue
 
         # end tag
         if not stack:
-            raise fail(f"Unexpected end tag at byte offset {_byte_offset(html, begin)}")
+            raise TelegramHTMLError(f"Unexpected end tag at byte offset {_byte_offset(html, begin)}")
         while i < n and html[i] not in _SPACES and html[i] != ">":
             i += 1
         end_tag = _ascii_lower(html[begin + 2 : i])
         while i < n and html[i] in _SPACES:
             i += 1
         if i >= n or html[i] != ">":
-            raise fail(f"Unclosed end tag at byte offset {_byte_offset(html, begin)}")
+            raise TelegramHTMLError(f"Unclosed end tag at byte offset {_byte_offset(html, begin)}")
         tag, argument, offset, out_index = stack[-1]
         if end_tag and end_tag != tag:
-            raise fail(
+            raise TelegramHTMLError(
                 f"Unmatched end tag at byte offset {_byte_offset(html, begin)}, "
                 f'expected "</{tag}>", found "</{end_tag}>"'
             )
@@ -372,7 +377,7 @@ def _parse_html(html: str) -> _Parsed:
                 entities.append(_Entity(_SIMPLE_ENTITY_KIND[tag], offset, length))
             elif tag == "tg-emoji":
                 if not _INT64.match(argument) or int(argument) == 0 or not -(2**63) <= int(argument) < 2**63:
-                    raise fail("Invalid custom emoji identifier specified")
+                    raise TelegramHTMLError("Invalid custom emoji identifier specified")
                 entities.append(_Entity("custom_emoji", offset, length, argument))
             elif tag == "a":
                 url = argument or "".join(out[out_index:])
@@ -394,7 +399,7 @@ def _parse_html(html: str) -> _Parsed:
         i += 1  # past ">"
 
     if stack:
-        raise fail(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
+        raise TelegramHTMLError(f'Can\'t find end tag corresponding to start tag "{stack[-1][0]}"')
     return _Parsed("".join(out), tuple(entities), utf16)
 
 
@@ -589,7 +594,7 @@ class _Template:
 
 
 def validate_template(template: str) -> None:
-    """Raise ValueError saying why ``template`` cannot be used.
+    """Raise TemplateError (a ValueError) saying why ``template`` cannot be used.
 
     Refused: unknown placeholders (the known ones are PLACEHOLDERS; write a
     literal brace as ``&#123;``), placeholders inside a tag other than in a
@@ -607,44 +612,47 @@ def _compile(template: str) -> _Template:
     for match in _PLACEHOLDER.finditer(template):
         if match.group(1) not in PLACEHOLDERS:
             known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
-            raise ValueError(f"template: unknown placeholder {match.group(0)} (known: {known})")
+            raise TemplateError(f"template: unknown placeholder {match.group(0)} (known: {known})")
     for match in _TEMPLATE_TAG.finditer(template):
         outside_quotes = _DOUBLE_QUOTED.sub("", match.group(2) + match.group(3))
         inner = _PLACEHOLDER.search(outside_quotes)
         if inner:
-            raise ValueError(
+            raise TemplateError(
                 f"template: placeholder {inner.group(0)} in tag {match.group(0)} must be inside a "
                 'double-quoted attribute value, as in <a href="{link}">'
             )
 
     try:
         # Placeholders are plain text to the parser, so offsets point into the template itself.
-        fixed_length = _parse_html(template).length - sum(len(m.group(0)) for m in _PLACEHOLDER.finditer(template))
+        _parse_html(template)
+        fixed_length = _parse_html(_PLACEHOLDER.sub("", template)).length
         parsed = _parse_html(_PLACEHOLDER.sub(lambda m: escape_html(_SAMPLE_VALUES[m.group(1)]), template))
     except TelegramHTMLError as error:
-        raise ValueError(f"template: Telegram would reject it: {error}") from None
+        raise TemplateError(f"template: Telegram would reject it: {error}") from None
     if not parsed.text.strip():
-        raise ValueError("template: shows nothing")
+        raise TemplateError("template: shows nothing")
 
-    depth = 0
+    open_tags: list[str] = []
     for match in _TEMPLATE_TAG.finditer(template):
         closing, name, attributes = match.group(1), _ascii_lower(match.group(2)), match.group(3)
         if name == "a" and not closing:
             href = _HREF.search(attributes)
             target = next((g for g in href.groups() if g is not None), "") if href else None
             if target is None:
-                raise ValueError(f"template: {match.group(0)} needs an href")
-            if target != "{link}" and not re.match(r"https?://[^/\s]", target, re.IGNORECASE):
-                raise ValueError(
+                raise TemplateError(f"template: {match.group(0)} needs an href")
+            if not target.startswith("{link}") and not re.match(r"https?://[^/\s]", target, re.IGNORECASE):
+                raise TemplateError(
                     f'template: {match.group(0)} must link to "{{link}}" or an http(s) URL, not "{target}"'
                 )
-        if name == "blockquote":
-            depth += -1 if closing else 1
-            if depth > 1:
-                raise ValueError("template: Telegram does not allow a blockquote inside a blockquote")
+        if closing:
+            open_tags.pop()  # the parse above showed the tags balance
+        else:
+            if name == "blockquote" and name in open_tags:
+                raise TemplateError("template: Telegram does not allow a blockquote inside a blockquote")
+            open_tags.append(name)
 
     if fixed_length > MAX_TEXT_LENGTH:
-        raise ValueError(
+        raise TemplateError(
             f"template: its own text is {fixed_length} characters, more than a message holds ({MAX_TEXT_LENGTH})"
         )
     return _Template(tuple(_make_line(text) for text in template.split("\n")))
@@ -769,13 +777,15 @@ def render_post(src: PostSource, style: PostStyle) -> Post:
         mode = "preview"
     text = _fit(template, values, tags, MAX_TEXT_LENGTH, last_resort=True)
     if not to_plain(text).strip():
-        text = escape_html(src.link)  # Telegram refuses an empty message
+        text = escape_html(_shorten(src.link, MAX_TEXT_LENGTH))  # Telegram refuses an empty message
     if mode == "preview":
         return Post(text, photo=None, preview_url=src.image, show_preview=True)
     return Post(text, photo=None, preview_url=None, show_preview=style.link_preview)
 
 
-def _fit(template: _Template, values: dict[str, str], tags: tuple[str, ...], limit: int, last_resort: bool):
+def _fit(
+    template: _Template, values: dict[str, str], tags: tuple[str, ...], limit: int, last_resort: bool
+) -> str | None:
     """The rendered post within ``limit`` and MAX_ENTITIES, or None (only without ``last_resort``).
 
     Shortens the summary; then, with ``last_resort``, the title, then drops
@@ -788,7 +798,10 @@ def _fit(template: _Template, values: dict[str, str], tags: tuple[str, ...], lim
             if not last_resort:
                 return None
             bare = {**values, "title": "", "summary": ""}
-            fits_with = lambda k: telegram_length(template.render({**bare, "tags": " ".join(tags[:k])})) <= limit
+
+            def fits_with(k: int) -> bool:
+                return telegram_length(template.render({**bare, "tags": " ".join(tags[:k])})) <= limit
+
             if not fits_with(0):
                 return _plain_fallback(template.render({**bare, "tags": ""}), limit)
             count = _largest(fits_with, count - 1)

@@ -1104,7 +1104,10 @@ class FakeTelegram:
                     chat.id -= 1
             else:
                 chat_id = int(spec)
-                kind = "channel" if str(chat_id).startswith("-100") else ("group" if chat_id < 0 else "private")
+                if str(chat_id).startswith("-100"):
+                    kind = "channel"
+                else:
+                    kind = "group" if chat_id < 0 else "private"
                 chat = FakeChat(id=chat_id, type=kind)
             self._chats[chat.id] = chat
             if chat.username:
@@ -1319,13 +1322,12 @@ class FakeTelegram:
             with self._lock:
                 self._internal_errors.append(traceback.format_exc())
             status = 500
-            payload = {"ok": False, "error_code": 500, "description": f"[fake_telegram] internal error: {err!r}"}
-            record.description = payload["description"]
+            description = f"[fake_telegram] internal error: {err!r}"
+            payload = {"ok": False, "error_code": 500, "description": description}
+            record.description = description
         if ctx is not None:
             for fault in ctx.after_faults:
-                if fault.kind == "slow":
-                    self._stop_event.wait(fault.delay)
-                elif fault.kind == "drop":
+                if fault.kind == "drop" or self._stop_event.wait(fault.delay):
                     return self._drop(record)
         record.status = status
         if status == 502:
@@ -1377,10 +1379,8 @@ class FakeTelegram:
                 continue
             if fault.after_processing:
                 ctx.after_faults.append(fault)
-            elif kind == "slow":
-                self._stop_event.wait(fault.delay)
-            else:
-                raise _Drop
+            elif kind == "drop" or self._stop_event.wait(fault.delay):
+                raise _Drop  # asked to, or the server stopped while we slept
         fault = self._take_fault(ctx, _TRANSPORT_FAULTS)
         if fault is None:
             return
@@ -1419,7 +1419,11 @@ class FakeTelegram:
             if fault.kind == "chat_not_found":
                 raise _ApiError(400, ERR_CHAT_NOT_FOUND)
             if fault.kind == "kicked":
-                text = "bot was blocked by the user" if chat.type == "private" else f"bot was kicked from the {place}"
+                text = (
+                    "bot was blocked by the user"
+                    if chat.type == "private"
+                    else f"bot was kicked from the {place}"
+                )
             else:
                 text = (
                     "bot can't initiate conversation with a user"
@@ -1494,7 +1498,9 @@ class FakeTelegram:
 
     # -- text and captions -------------------------------------------------
 
-    def _formatted(self, text: str, parse_mode: str | None, entities_json: str | None) -> tuple[str, list[dict]]:
+    def _formatted(
+        self, text: str, parse_mode: str | None, entities_json: str | None
+    ) -> tuple[str, list[dict]]:
         """Client::get_formatted_text: parse_mode parsing or explicit entities."""
         mode = (parse_mode or "").strip().lower()
         if text and mode and mode != "none":
@@ -1549,11 +1555,14 @@ class FakeTelegram:
                 raise _ApiError(400, ERR_FILE_TOO_BIG)
             width, height = self._image_dimensions(data)
             file_id = self._new_file_id(width, height)
-            return dict(photo_upload_size=len(data), photo_file_id=file_id, photo_width=width, photo_height=height)
+            return dict(
+                photo_upload_size=len(data), photo_file_id=file_id, photo_width=width, photo_height=height
+            )
         if kind == "file_id":
-            if value not in self._known_files:
+            base = value if value in self._known_files else value.rpartition("_")[0]  # a size's id
+            if base not in self._known_files:
                 raise _ApiError(400, ERR_WRONG_FILE)
-            width, height = self._known_files[value]
+            width, height = self._known_files[base]
             return dict(photo_file_id=value, photo_width=width, photo_height=height)
         url = value
         known = self._photo_url_errors.get(url)
@@ -1567,7 +1576,8 @@ class FakeTelegram:
         width, height = self.url_photo_size
         if self.fetch_photo_urls:
             width, height = self._fetch_photo(url)
-        return dict(photo_url=url, photo_file_id=self._new_file_id(width, height), photo_width=width, photo_height=height)
+        file_id = self._new_file_id(width, height)
+        return dict(photo_url=url, photo_file_id=file_id, photo_width=width, photo_height=height)
 
     def _image_dimensions(self, data: bytes) -> tuple[int, int]:
         size = image_size(data)
@@ -1576,28 +1586,27 @@ class FakeTelegram:
                 raise _ApiError(400, ERR_IMAGE_PROCESS)
             return self.url_photo_size
         width, height = size
-        if self.validate_images and (
-            width <= 0 or height <= 0 or width + height > 10000 or max(width, height) > 20 * min(width, height)
-        ):
+        valid = 0 < width and 0 < height and width + height <= 10000
+        if self.validate_images and not (valid and max(width, height) <= 20 * min(width, height)):
             raise _ApiError(400, ERR_PHOTO_DIMENSIONS)
         return width, height
 
     def _fetch_photo(self, url: str) -> tuple[int, int]:
-        def fail(kind: str) -> None:
+        def failure(kind: str) -> _ApiError:
             if self.sticky_url_failures:
                 self._photo_url_errors[url] = kind
-            raise _ApiError(400, _PHOTO_FAULTS[kind])
+            return _ApiError(400, _PHOTO_FAULTS[kind])
 
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
                 content_type = response.headers.get_content_type()
                 data = response.read(MAX_URL_PHOTO_BYTES + 1)
         except (urllib.error.URLError, OSError, ValueError):
-            fail("photo_fetch_failed")
+            raise failure("photo_fetch_failed") from None
         if not content_type.startswith("image/"):
-            fail("photo_wrong_type")
-        if len(data) > MAX_URL_PHOTO_BYTES or not data:
-            fail("photo_fetch_failed")
+            raise failure("photo_wrong_type")
+        if not data or len(data) > MAX_URL_PHOTO_BYTES:
+            raise failure("photo_fetch_failed")
         return self._image_dimensions(data)
 
     def _new_file_id(self, width: int, height: int) -> str:
@@ -1694,7 +1703,9 @@ class FakeTelegram:
         message.edit_date = int(time.time())
         self._entities_dropped += changes.get("entities_dropped", 0)
         self._edits.append(
-            EditRecord(self.clock(), message.chat_id, message.message_id, ctx.method, before, copy.deepcopy(message))
+            EditRecord(
+                self.clock(), message.chat_id, message.message_id, ctx.method, before, copy.deepcopy(message)
+            )
         )
         return self._message_json(message)
 
@@ -1817,9 +1828,13 @@ class FakeTelegram:
         if not isinstance(media, dict):
             raise _ApiError(400, "Bad Request: can't parse InputMedia: expected an Object")
         if media.get("type") != "photo":
-            raise _ApiError(400, f"Bad Request: [fake_telegram] media type {media.get('type')!r} is not modeled")
+            raise _ApiError(
+                400, f"Bad Request: [fake_telegram] media type {media.get('type')!r} is not modeled"
+            )
         media_value = media.get("media")
-        photo_kind, photo = self._photo_input(ctx, media_value if isinstance(media_value, str) else None, None)
+        if not isinstance(media_value, str):
+            media_value = None
+        photo_kind, photo = self._photo_input(ctx, media_value, None)
         source = media.get("caption") or ""
         entities_json = media.get("caption_entities")
         caption, entities = self._formatted(
@@ -1965,7 +1980,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         body = self._read_body()
         try:
-            status, content_type, payload = self.server.fake._handle(self.command, self.path, self.headers, body)
+            answer = self.server.fake._handle(self.command, self.path, self.headers, body)
         except _Drop:
             self.close_connection = True
             try:
@@ -1973,6 +1988,7 @@ class _Handler(BaseHTTPRequestHandler):
             except OSError:
                 pass
             return
+        status, content_type, payload = answer
         try:
             self.send_response(status)
             self.send_header("Content-Type", content_type)

@@ -123,3 +123,31 @@ def test_scraper_braces_are_restored_in_front_matter():
 
 def test_control_characters_are_dropped():
     assert read("x.md", b"---\ntitle: a\x01b\x0c\n---\n").title == "ab"
+
+
+def test_fast_front_matter_path_agrees_with_yaml():
+    import yaml
+
+    from feeder.read import _BOUNDARY, _load_simple
+
+    answered = 0
+    for path in CORPUS.rglob("*.md"):
+        fm = _BOUNDARY.split(path.read_text(encoding="utf-8").lstrip(), 2)[1]
+        fast = _load_simple(fm)
+        if fast is None:
+            continue
+        answered += 1
+        slow = {k: "" if v is None else v for k, v in yaml.load(fm, Loader=yaml.BaseLoader).items()}
+        assert fast == slow, path
+    assert answered > 90  # the fast path answers for nearly every real post
+
+
+@pytest.mark.parametrize(
+    "fm",
+    ["title: a # comment", "title: 'x' tail", "title: a: b", 'title: "esc\\n"', "title: |\n  block", "title: [a, b]",
+     "title: x\ntitle: y", "title: &anchor x", "categories:\n  - [a, b]"],
+)
+def test_fast_path_declines_what_it_cannot_read_exactly(fm):
+    from feeder.read import _load_simple
+
+    assert _load_simple("\n" + fm + "\n") is None

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from feeder import telegram_format as tf
+from feeder.errors import FeederError
 from feeder.telegram_format import (
     DEFAULT_TEMPLATE,
     MAX_CAPTION_LENGTH,
@@ -20,6 +21,7 @@ from feeder.telegram_format import (
     PostSource,
     PostStyle,
     TelegramHTMLError,
+    TemplateError,
     hashtag,
     hashtags,
     render_post,
@@ -328,6 +330,8 @@ def test_every_hashtag_is_one_whole_telegram_hashtag():
 def test_default_template_is_valid():
     validate_template(DEFAULT_TEMPLATE)
     validate_template('<blockquote expandable>{summary}</blockquote>\n<a href="https://t.me/s/{author}">{author}</a>')
+    validate_template('<blockquote>{title}</><blockquote>{summary}</blockquote>\n<a href="{link}#comments">{host}</a>')
+    validate_template("x" * 4000 + '<a href="{link}">{title}</a>')  # an href is not text
 
 
 @pytest.mark.parametrize(
@@ -348,15 +352,21 @@ def test_default_template_is_valid():
         ('<a href="javascript:alert(1)">{title}</a>', "must link to"),
         ("<a>{link}</a>", "needs an href"),
         ("<blockquote><blockquote>{summary}</blockquote></blockquote>", "blockquote inside a blockquote"),
+        ("<blockquote><b>x</><blockquote>{summary}</></>", "blockquote inside a blockquote"),
         ("", "shows nothing"),
         ("x" * 4097 + "{title}", "its own text is 4097 characters"),
     ],
 )
 def test_invalid_templates_are_refused_with_a_reason(template, reason):
-    with pytest.raises(ValueError, match=re.escape(reason)):
+    with pytest.raises(TemplateError, match=re.escape(reason)):
         validate_template(template)
-    with pytest.raises(ValueError):
+    with pytest.raises(TemplateError):
         PostStyle(template=template)
+
+
+def test_errors_belong_to_the_feeder_tree_and_are_value_errors():
+    for error in (TemplateError, TelegramHTMLError):
+        assert issubclass(error, FeederError) and issubclass(error, ValueError)
 
 
 def test_literal_braces_are_written_as_references():
@@ -371,8 +381,51 @@ def test_line_is_dropped_only_when_all_its_placeholders_are_empty():
     assert render_post(src, style).text == "<b>T</b>\n\n #x\n\nhttps://example.com/"
 
 
+def test_line_whose_tags_span_lines_is_kept_when_empty():
+    style = PostStyle(template='<blockquote expandable>{summary}\n</blockquote>\n<a href="{link}">{title}</a>')
+    src = PostSource("T", "", "https://example.com/", (), "", None)
+    assert render_post(src, style).text == (
+        '<blockquote expandable>\n</blockquote>\n<a href="https://example.com/">T</a>'
+    )
+
+
+def test_a_message_is_never_empty():
+    src = PostSource("T", "", "https://example.com/?a=1&b=2", (), "", None)
+    assert render_post(src, PostStyle(template="{summary}", photo_mode="text")).text == "https://example.com/?a=1&amp;b=2"
+
+
+def test_text_that_cannot_be_shortened_is_sent_plain_as_a_last_resort():
+    style = PostStyle(template='<i>{author}</i> <a href="{link}">{title}</a>\n{tags}')
+    src = PostSource("T", "S", "https://example.com/", ("Tag",), "<" * 5000, None)
+    assert render_post(src, style).text == "&lt;" * 4095 + "…"
+
+
+def test_host_is_shown_without_www_and_decoded():
+    src = PostSource("T", "", "https://www.xn--bcher-kva.example/a", (), "", None)
+    assert render_post(src, PostStyle()).text.endswith(">bücher.example</a>")
+    src = PostSource("T", "", "https://xn--zz.example/a", (), "", None)  # not valid punycode: shown as is
+    assert render_post(src, PostStyle()).text.endswith(">xn--zz.example</a>")
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("short", 5, "short"),
+        ("short!", 5, "shor…"),
+        ("e\u0301" * 10, 6, "e\u0301e\u0301…"),  # never separates an accent from its letter
+        ("ab👨\u200d👩\u200d👧", 6, "ab…"),  # nor splits an emoji sequence
+        ("一二三四五六七八九十", 6, "一二三四五…"),  # any two CJK characters are a word boundary
+        ("one two, three", 12, "one two…"),
+        ("Done. Then more", 10, "Done…"),
+        ("x", 0, ""),
+    ],
+)
+def test_shorten(text, limit, expected):
+    assert tf._shorten(text, limit) == expected
+
+
 def test_style_and_source_are_checked_where_they_enter():
-    with pytest.raises(ValueError, match="photo_mode"):
+    with pytest.raises(TemplateError, match="photo_mode"):
         PostStyle(photo_mode="video")
     with pytest.raises(ValueError, match="http"):
         PostSource("T", "", "javascript:alert(1)", (), "", None)
@@ -403,6 +456,10 @@ def test_style_and_source_are_checked_where_they_enter():
         ("<blockquote expandable>q</blockquote>", "q"),
         ("<B>upper</B>", "upper"),
         ("<b>x</>", "x"),  # an empty end tag closes the open one
+        ("<b x>y</b>", "y"),  # attributes without a value are accepted
+        ("<code class=language-py>x</code>", "x"),  # unquoted attribute values
+        ('<tg-emoji emoji-id="5368324170671202286">👍</tg-emoji>', "👍"),
+        ("<pre>p</pre>", "p"),
     ],
 )
 def test_entity_parsing(html, plain):
@@ -422,6 +479,10 @@ def test_entity_parsing(html, plain):
         ("<tg-emoji emoji-id=\"abc\">x</tg-emoji>", "Invalid custom emoji identifier specified"),
         ("&#xD83D;&#xDE00;", "invalid Unicode characters"),
         ("<b/>", 'Unsupported start tag "b/"'),
+        ("<b class=x/>", "Unexpected end of name token at byte offset 9"),
+        ('<b class="x', "Unclosed start tag at byte offset 0"),
+        ("<b class", 'Unclosed start tag "b"'),
+        ("<b =x>", 'Empty attribute name in the tag "b"'),
     ],
 )
 def test_parse_errors_use_telegram_wording(html, message):
@@ -529,11 +590,12 @@ def test_limits_match_python_telegram_bot():
 
 
 def test_module_is_pure():
+    """Standard library only (no telegram, no I/O modules), plus feeder's error tree."""
     tree = ast.parse(Path(tf.__file__).read_text(encoding="utf-8"))
     imported = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
+            imported |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
-            imported.add((node.module or "").split(".")[0])
-    assert imported <= {"__future__", "dataclasses", "functools", "re", "unicodedata", "urllib"}
+            imported.add(node.module or "")
+    assert imported <= {"__future__", "dataclasses", "functools", "re", "unicodedata", "urllib.parse", "feeder.errors"}

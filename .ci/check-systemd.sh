@@ -25,7 +25,7 @@ say() { printf 'check-systemd: %s\n' "$*"; }
 die() { printf 'check-systemd: FAIL: %s\n' "$*" >&2; exit 1; }
 
 # No colours, no pager: output is parsed below.
-export SYSTEMD_COLORS=0 SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER=cat SYSTEMD_LESS= NO_COLOR=1
+export SYSTEMD_COLORS=0 SYSTEMD_LOG_COLOR=0 SYSTEMD_PAGER=cat NO_COLOR=1
 
 # --- make sure the tools are there ------------------------------------------------
 # systemd-analyze comes with the systemd package; /bin/kill (ExecReload=) with

@@ -47,6 +47,8 @@ class Router(Protocol):
 
     def article_changed(self, store: Store, action: str, path: str, article: Article | None, now: datetime) -> None: ...
 
+    def prepare(self, store: Store, now: datetime) -> None: ...
+
 
 @dataclass
 class ScanReport:
@@ -111,6 +113,8 @@ class Pipeline:
             [self.rules_key, c.feeds.formats, c.feeds.limit, self.config.feeds_url, c.site.model_dump(mode="json"), _code_version()]
         )
         self._index: FeedIndex | None = None
+        #: when the newest still-changing file of the last scan will have settled (epoch seconds)
+        self.unsettled_until = 0.0
 
     # -- scan ---------------------------------------------------------------
 
@@ -123,16 +127,25 @@ class Pipeline:
             self._index = index
         return self._index
 
-    def scan(self, settle: float = 0.0, progress: Progress | None = None) -> ScanReport:
-        """Look at the seeds folder, read what changed, record it. Never raises for an article."""
+    def scan(self, settle: float = 0.0, progress: Progress | None = None, only: set[str] | None = None) -> ScanReport:
+        """Look at the seeds folder, read what changed, record it. Never raises for an article.
+
+        ``only``: relative paths (files or folders) the watcher saw change; look
+        at those alone instead of walking the whole folder.
+        """
         started = time.perf_counter()
         report = ScanReport()
-        on_disk = scan.walk(self.seeds)
+        if only is None:
+            on_disk = scan.walk(self.seeds)
+            known = self.store.known_files()
+        else:
+            on_disk, folders = scan.stat_paths(self.seeds, only)
+            known = self.store.known_for([p for p in only if p.endswith(scan.SUFFIX)], folders)
         report.seen = len(on_disk)
-        known = self.store.known_files()
         now = self.clock()
         d = scan.diff(on_disk, known, time.time_ns(), int(settle * 1e9))
         report.unsettled = [f.path for f in d.unsettled]
+        self.unsettled_until = max((f.mtime_ns for f in d.unsettled), default=0) / 1e9 + settle
         index = self.index if (self._index is not None or d.changed or d.deleted) else None
         total = len(d.changed)
         reader = _Reader(self.seeds, self.tz)
@@ -149,6 +162,8 @@ class Pipeline:
             with self.store.transaction():
                 for path in d.deleted:
                     self._delete(path, now, report, index)
+        if self.router is not None:
+            self.router.prepare(self.store, now)
         report.seconds = time.perf_counter() - started
         return report
 

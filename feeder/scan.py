@@ -8,7 +8,7 @@ size and modification time, so an unchanged file is never opened.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,34 @@ def walk(seeds: Path) -> dict[str, SourceFile]:
     return found
 
 
+def stat_paths(seeds: Path, paths: Iterable[str]) -> tuple[dict[str, SourceFile], list[str]]:
+    """The article files among ``paths`` (relative), and the folders among them walked.
+
+    For the file watcher: it names what changed, so only that is looked at.
+    Returns the files found and the relative folders that were walked or
+    may have held files (a folder moved away leaves only its own event).
+    """
+    found: dict[str, SourceFile] = {}
+    folders: list[str] = []
+    for rel in paths:
+        parts = rel.split("/")
+        if not rel or any(p.startswith(".") or p in ("", "..") for p in parts):
+            continue
+        full = seeds.joinpath(*parts)
+        try:
+            st = full.stat(follow_symlinks=False)
+        except OSError:
+            if not rel.endswith(SUFFIX):
+                folders.append(rel)  # gone: it may have been a folder
+            continue
+        if os.path.isdir(full) and not full.is_symlink():
+            folders.append(rel)
+            found.update({f"{rel}/{k}": SourceFile(f"{rel}/{k}", v.size, v.mtime_ns) for k, v in walk(full).items()})
+        elif rel.endswith(SUFFIX) and full.is_file():
+            found[rel] = SourceFile(rel, st.st_size, st.st_mtime_ns)
+    return found, folders
+
+
 @dataclass(frozen=True)
 class Diff:
     """What a scan found: files to read, paths gone, files still being written."""
@@ -75,5 +103,6 @@ def diff(on_disk: Mapping[str, SourceFile], known: Mapping[str, Known], now_ns: 
         else:
             out.changed.append(f)
     out.deleted.extend(sorted(path for path in known if path not in on_disk))
+    out.unsettled.sort(key=lambda f: f.path)
     out.changed.sort(key=lambda f: f.path)
     return out

@@ -199,6 +199,25 @@ class Store:
             known[path] = Known(size, mtime, old.content_hash if old else None, True)
         return known
 
+    def known_for(self, paths: Iterable[str], prefixes: Iterable[str] = ()) -> dict[str, Known]:
+        """Like known_files(), for some paths and every path under some folders only."""
+        known: dict[str, Known] = {}
+        wanted = list(paths)
+        rows: list[tuple] = []
+        for i in range(0, len(wanted), 500):
+            chunk = wanted[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            rows += [(*r, False) for r in self.db.execute(f"SELECT path, size, mtime_ns, content_hash FROM articles WHERE path IN ({marks})", chunk)]
+            rows += [(*r, None, True) for r in self.db.execute(f"SELECT path, size, mtime_ns FROM problems WHERE path IN ({marks})", chunk)]
+        for prefix in prefixes:
+            low, high = prefix.rstrip("/") + "/", prefix.rstrip("/") + "0"  # '0' sorts right after '/'
+            rows += [(*r, False) for r in self.db.execute("SELECT path, size, mtime_ns, content_hash FROM articles WHERE path >= ? AND path < ?", (low, high))]
+            rows += [(*r, None, True) for r in self.db.execute("SELECT path, size, mtime_ns FROM problems WHERE path >= ? AND path < ?", (low, high))]
+        for path, size, mtime, chash, problem in sorted(rows, key=lambda r: r[4]):  # problems last: they win
+            old = known.get(path)
+            known[path] = Known(size, mtime, chash if chash is not None else (old.content_hash if old else None), problem)
+        return known
+
     def put_article(self, a: Article, size: int, mtime_ns: int, now: datetime) -> str:
         """Record an article; returns 'new', 'changed' or 'same' (only its stat changed)."""
         row = self.db.execute("SELECT content_hash, first_seen FROM articles WHERE path=?", (a.path,)).fetchone()
@@ -296,6 +315,99 @@ class Store:
 
     def drop_feed(self, key: str) -> None:
         self.db.execute("DELETE FROM feed_files WHERE key=?", (key,))
+
+    def metas_since(self, since: datetime) -> list[Meta]:
+        rows = self.db.execute("SELECT path, date, categories, author FROM articles WHERE date >= ?", (iso(since),))
+        return [Meta(path, from_iso(date), tuple(json.loads(cats)), author) for path, date, cats, author in rows]
+
+    def content_hash(self, path: str) -> str | None:
+        row = self.db.execute("SELECT content_hash FROM articles WHERE path=?", (path,)).fetchone()
+        return row[0] if row else None
+
+    # -- Telegram outbox ----------------------------------------------------
+
+    def channel_ready(self, name: str) -> bool:
+        return self.fact("channel:" + name) is not None
+
+    def set_channel_ready(self, name: str, total: int, queued: int, now: datetime) -> None:
+        self.set_fact("channel:" + name, json.dumps({"since": iso(now), "backfill_queued": queued, "not_sent": total - queued}))
+
+    def enqueue(self, channel: str, path: str, action: str, content_hash: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO outbox (channel, path, action, state, content_hash, created) VALUES (?,?,?,?,?,?)",
+            (channel, path, action, "pending", content_hash, iso(now)),
+        )
+
+    def has_pending(self, channel: str, path: str) -> bool:
+        q = "SELECT 1 FROM outbox WHERE channel=? AND path=? AND state IN ('pending','sending') AND action='post'"
+        return self.db.execute(q, (channel, path)).fetchone() is not None
+
+    def cancel_pending(self, channel: str, path: str, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE outbox SET state='cancelled', done=? WHERE channel=? AND path=? AND state IN ('pending','dead') AND action!='delete'",
+            (iso(now), channel, path),
+        )
+
+    def message(self, channel: str, path: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT chat, message_id, kind, content_hash, sent FROM messages WHERE channel=? AND path=?", (channel, path)
+        ).fetchone()
+        return dict(zip(("chat", "message_id", "kind", "content_hash", "sent"), row)) if row else None
+
+    def next_in_queue(self, channel: str) -> dict | None:
+        """The oldest unfinished row of a channel (a crash may have left one 'sending')."""
+        row = self.db.execute(
+            "SELECT id, path, action, content_hash, attempts, not_before FROM outbox "
+            "WHERE channel=? AND state IN ('pending','sending') ORDER BY id LIMIT 1",
+            (channel,),
+        ).fetchone()
+        if row is None:
+            return None
+        return dict(zip(("id", "path", "action", "content_hash", "attempts", "not_before"), row))
+
+    def mark_sending(self, row_id: int) -> None:
+        self.db.execute("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=?", (row_id,))
+
+    def mark_done(self, row_id: int, state: str, now: datetime, error: str | None = None) -> None:
+        self.db.execute("UPDATE outbox SET state=?, done=?, last_error=? WHERE id=?", (state, iso(now), error, row_id))
+
+    def mark_retry(self, row_id: int, not_before: datetime, error: str) -> None:
+        self.db.execute("UPDATE outbox SET state='pending', not_before=?, last_error=? WHERE id=?", (iso(not_before), error, row_id))
+
+    def refund_attempt(self, row_id: int) -> None:
+        """A flood wait is not a failure: it does not count toward the dead-letter limit."""
+        self.db.execute("UPDATE outbox SET state='pending', attempts=max(attempts-1, 0) WHERE id=?", (row_id,))
+
+    def put_message(self, channel: str, path: str, chat: str, message_id: int, kind: str, content_hash: str, now: datetime) -> None:
+        self.db.execute("INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?)", (channel, path, chat, message_id, kind, content_hash, iso(now)))
+
+    def drop_message(self, channel: str, path: str) -> None:
+        self.db.execute("DELETE FROM messages WHERE channel=? AND path=?", (channel, path))
+
+    def outbox_counts(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for channel, state, n in self.db.execute("SELECT channel, state, count(*) FROM outbox GROUP BY channel, state"):
+            out.setdefault(channel, {})[state] = n
+        return out
+
+    def dead_posts(self) -> list[dict]:
+        rows = self.db.execute("SELECT channel, path, action, attempts, last_error FROM outbox WHERE state='dead' ORDER BY id")
+        return [dict(zip(("channel", "path", "action", "attempts", "error"), r)) for r in rows]
+
+    def requeue_dead(self, channel: str | None = None) -> int:
+        with self.transaction():
+            q = "UPDATE outbox SET state='pending', attempts=0, not_before=NULL WHERE state='dead'"
+            cur = self.db.execute(q + (" AND channel=?" if channel else ""), (channel,) if channel else ())
+            return cur.rowcount
+
+    def set_paused(self, channel: str, reason: str | None) -> None:
+        if reason is None:
+            self.db.execute("DELETE FROM facts WHERE key=?", ("paused:" + channel,))
+        else:
+            self.set_fact("paused:" + channel, reason)
+
+    def paused_channels(self) -> dict[str, str]:
+        return {k.removeprefix("paused:"): v for k, v in self.db.execute("SELECT key, value FROM facts WHERE key LIKE 'paused:%'")}
 
     # -- facts ------------------------------------------------------------
 

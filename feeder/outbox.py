@@ -1,0 +1,161 @@
+"""Which article goes to which Telegram channel, and the outbox rows that say so.
+
+The :class:`Router` is told of every article change inside the transaction
+that records it (see ``build.Pipeline``), so an outbox row exists exactly
+when its article does: a crash loses nothing. A channel seen for the first
+time is filled from the back catalogue with only the articles newer than
+``[backfill] max_age_hours``, at most ``max_posts`` of them, never a flood.
+
+Filters are simple globs (``fnmatch``: ``*``, ``?``, ``[...]``), matched
+case-insensitively; no user regex that could run away.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import zoneinfo
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from feeder.config import ChannelConfig, Config
+from feeder.derive import Rules, derive
+from feeder.model import Article, Entry
+from feeder.read import parse_article
+from feeder.store import Store
+from feeder.telegram_format import DEFAULT_TEMPLATE, Post, PostSource, PostStyle, render_post
+
+log = logging.getLogger("feeder.telegram")
+
+
+def _matches(patterns: tuple[str, ...], values: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(v.casefold(), p.casefold()) for p in patterns for v in values)
+
+
+def wants(channel: ChannelConfig, categories: tuple[str, ...], author: str) -> bool:
+    """Whether a channel takes an article with these categories and author. Pure."""
+    if channel.categories and not _matches(channel.categories, categories):
+        return False
+    if channel.exclude_categories and _matches(channel.exclude_categories, categories):
+        return False
+    authors = (author,) if author else ()
+    if channel.authors and not _matches(channel.authors, authors):
+        return False
+    if channel.exclude_authors and _matches(channel.exclude_authors, authors):
+        return False
+    return True
+
+
+def style_of(channel: ChannelConfig) -> PostStyle:
+    return PostStyle(template=channel.template or DEFAULT_TEMPLATE, photo_mode=channel.photo_mode, link_preview=channel.link_preview)
+
+
+def rules_of(config: Config) -> Rules:
+    c = config
+    return Rules.build(
+        base_url=c.site.base_url,
+        permalink=c.feeds.permalink,
+        summary_length=c.feeds.summary_length,
+        drop_classes=c.content.drop_classes,
+        drop_text=c.content.drop_text,
+        placeholder_images=c.content.placeholder_images,
+    )
+
+
+def source_of(entry: Entry) -> PostSource:
+    return PostSource(
+        title=entry.title,
+        summary=entry.summary,
+        link=entry.link,
+        categories=entry.categories,
+        author=entry.author,
+        image=entry.thumbnail,
+    )
+
+
+def build_post(entry: Entry, channel: ChannelConfig) -> Post:
+    return render_post(source_of(entry), style_of(channel))
+
+
+def read_entry(config: Config, path: str, rules: Rules | None = None) -> Entry:
+    """Read and derive one article by its path under the seeds folder (raises OSError, ArticleError)."""
+    file = Path(config.paths.seeds) / path
+    data = file.read_bytes()
+    mtime = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
+    article = parse_article(path, data, mtime, zoneinfo.ZoneInfo(config.site.timezone))
+    return derive(article, rules or rules_of(config))
+
+
+class Router:
+    """Writes outbox rows for the channels that want an article (inside the caller's transaction)."""
+
+    def __init__(self, config: Config):
+        self.config = config
+        self.channels = config.channels
+
+    def article_changed(self, store: Store, action: str, path: str, article: Article | None, now: datetime) -> None:
+        for channel in self.channels:
+            if not store.channel_ready(channel.name):
+                continue  # its first fill (backfill) decides what it gets
+            if action == "new":
+                if article is not None and wants(channel, article.categories, article.author):
+                    store.enqueue(channel.name, path, "post", article.content_hash, now)
+            elif action == "changed":
+                self._changed(store, channel, path, article, now)
+            elif action == "deleted":
+                store.cancel_pending(channel.name, path, now)
+                if self.config.telegram.delete_removed and store.message(channel.name, path) is not None:
+                    store.enqueue(channel.name, path, "delete", "", now)
+
+    def _changed(self, store: Store, channel: ChannelConfig, path: str, article: Article | None, now: datetime) -> None:
+        if article is None:
+            return
+        sent = store.message(channel.name, path)
+        if sent is None:
+            # not posted yet: a pending post renders the file as it is when sent
+            if not store.has_pending(channel.name, path) and wants(channel, article.categories, article.author):
+                store.enqueue(channel.name, path, "post", article.content_hash, now)
+            return
+        if sent["content_hash"] == article.content_hash:
+            return
+        mode = self.config.telegram.on_change
+        if mode == "edit":
+            store.enqueue(channel.name, path, "edit", article.content_hash, now)
+        elif mode == "repost":
+            store.enqueue(channel.name, path, "post", article.content_hash, now)
+
+    def prepare(self, store: Store, now: datetime) -> None:
+        """Give every channel seen for the first time its back catalogue: recent articles only, a few."""
+        b = self.config.backfill
+        since = now - timedelta(hours=b.max_age_hours)
+        for channel in self.channels:
+            if store.channel_ready(channel.name):
+                continue
+            candidates = [m for m in store.metas_since(since) if wants(channel, m.categories, m.author)]
+            candidates.sort(key=lambda m: (m.date, m.path), reverse=True)
+            chosen = candidates[: b.max_posts]
+            with store.transaction():
+                for meta in reversed(chosen):  # oldest first, so the channel reads in order
+                    store.enqueue(channel.name, meta.path, "post", store.content_hash(meta.path) or "", now)
+                store.set_channel_ready(channel.name, total=store.article_count(), queued=len(chosen), now=now)
+            log.info(
+                "channel %s: first start, %d recent articles queued, the back catalogue (%d older or over max_posts) is not sent",
+                channel.name, len(chosen), store.article_count() - len(chosen),
+            )  # fmt: skip
+
+
+def preview(config: Config, path: Path) -> Iterator[tuple[ChannelConfig, Post]]:
+    """The post an article file makes for each channel that takes it (for ``feeder preview``)."""
+    seeds = Path(config.paths.seeds).resolve()
+    full = path.resolve()
+    rel = full.relative_to(seeds).as_posix() if seeds in full.parents else full.name
+    data = full.read_bytes()
+    mtime = datetime.fromtimestamp(full.stat().st_mtime, timezone.utc)
+    article = parse_article(rel, data, mtime, zoneinfo.ZoneInfo(config.site.timezone))
+    entry = derive(article, rules_of(config))
+    for channel in config.channels:
+        if wants(channel, article.categories, article.author):
+            yield channel, build_post(entry, channel)
+

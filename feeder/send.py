@@ -1,0 +1,564 @@
+"""Drain the outbox to Telegram: in order per channel, within Telegram's limits, never twice.
+
+The only module that talks to ``telegram.Bot``. It runs in a thread of its
+own with an asyncio loop: one task per channel (one message at a time per
+chat, in outbox order) and one shared :class:`RateLimiter`.
+
+Delivery, per outbox row:
+
+1. the row is marked ``sending`` (attempts + 1) and committed;
+2. the post is rendered from the article file as it is now, and sent;
+3. on success the row is marked ``sent`` and the message id recorded, in one
+   transaction, right after Telegram's answer.
+
+A restart resends a row left ``sending``. That is the one window where a
+post can appear twice: killed after Telegram accepted the message and before
+step 3 committed (a few milliseconds), or a request that timed out after
+Telegram had already accepted it (the Bot API has no idempotency key).
+
+Failures: 429 waits ``retry_after`` for that chat only; 5xx, time-outs and
+dropped connections retry with exponential backoff and jitter, the rest of
+the channel's queue waiting behind (order is kept); ``can't parse entities``
+is resent as plain text (and logged as a bug); a photo Telegram cannot fetch
+is downloaded here and uploaded, else sent as a text post; 403 and ``chat
+not found`` pause the channel until the config is reloaded. After
+``max_attempts`` a row is ``dead`` (``feeder status`` lists it, ``feeder
+retry`` queues it again). Without a token, nothing is sent: posts are logged
+and written to ``dry-run.jsonl`` beside the state file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import logging
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+from telegram import Bot, InputFile, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from feeder import logs
+from feeder.config import ChannelConfig, Config, TelegramConfig
+from feeder.errors import ArticleError, FeederError
+from feeder.outbox import build_post, read_entry, rules_of
+from feeder.store import Store
+from feeder.telegram_format import Post, to_plain
+
+log = logging.getLogger("feeder.telegram")
+
+TOKEN_ENV = "FEEDER_TELEGRAM_TOKEN"
+CREDENTIAL = "telegram-token"
+#: backoff after the n-th failure: BASE * 2**n seconds, at most CAP, times a jitter in [0.5, 1.5)
+BACKOFF_BASE, BACKOFF_CAP = 1.0, 300.0
+#: waiting a little longer than Telegram asks costs nothing; sending early extends the ban
+RETRY_AFTER_MARGIN = 0.25
+PHOTO_URL_ERRORS = (
+    "wrong file identifier/http url specified",
+    "failed to get http url content",
+    "wrong type of the web page content",
+    "wrong remote file identifier specified",
+    "photo_invalid_dimensions",
+    "image_process_failed",
+)
+DRY_RUN_FILE = "dry-run.jsonl"
+
+
+class TokenError(FeederError):
+    """The bot token is missing or unreadable where the config says it is."""
+
+
+def resolve_token(cfg: TelegramConfig, environ: dict | None = None) -> str | None:
+    """The bot token from $FEEDER_TELEGRAM_TOKEN, ``token_file``, or the systemd credential; None: dry run."""
+    env = os.environ if environ is None else environ
+    token = env.get(TOKEN_ENV, "").strip()
+    if not token and cfg.token_file is not None:
+        try:
+            token = Path(cfg.token_file).read_text(encoding="utf-8").strip()
+        except OSError as e:
+            raise TokenError(f"telegram.token_file {cfg.token_file}: cannot read: {e.strerror}") from None
+    if not token and env.get("CREDENTIALS_DIRECTORY"):
+        path = Path(env["CREDENTIALS_DIRECTORY"]) / CREDENTIAL
+        if path.is_file():
+            token = path.read_text(encoding="utf-8").strip()
+    if token:
+        logs.REDACTOR.add(token)
+    return token or None
+
+
+class RateLimiter:
+    """Telegram's flood limits, kept on our side so Telegram never has to say 429.
+
+    Per chat: at least ``interval`` seconds between messages and at most
+    ``per_window`` in any ``window`` seconds; for the bot: at most
+    ``global_per_second`` a second. A 429 blocks its chat until its
+    ``retry_after`` has passed.
+    """
+
+    def __init__(self, interval: float, per_window: int, window: float, global_per_second: int, clock=time.monotonic):
+        self.interval = interval
+        self.per_window = per_window
+        self.window = window
+        self.global_per_second = global_per_second
+        self.clock = clock
+        self._chat: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
+        self._global: collections.deque[float] = collections.deque()
+        self._blocked: dict[str, float] = {}
+
+    def earliest(self, chat: str) -> float:
+        """When the next message to ``chat`` may go."""
+        now = self.clock()
+        times = self._chat[chat]
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        while self._global and self._global[0] <= now - 1.0:
+            self._global.popleft()
+        t = max(now, self._blocked.get(chat, 0.0))
+        if times:
+            t = max(t, times[-1] + self.interval)
+            if len(times) >= self.per_window:
+                t = max(t, times[-self.per_window] + self.window)
+        if len(self._global) >= self.global_per_second:
+            t = max(t, self._global[-self.global_per_second] + 1.0)
+        return t
+
+    async def acquire(self, chat: str) -> None:
+        while True:
+            t = self.earliest(chat)
+            now = self.clock()
+            if t <= now:
+                self._chat[chat].append(now)
+                self._global.append(now)
+                return
+            await asyncio.sleep(t - now)
+
+    def block(self, chat: str, seconds: float) -> None:
+        self._blocked[chat] = max(self._blocked.get(chat, 0.0), self.clock() + seconds + RETRY_AFTER_MARGIN)
+
+
+@dataclass
+class _Counters:
+    sent: collections.Counter
+    failed: collections.Counter
+    last_sent_at: float = 0.0
+
+
+class Sender:
+    """Drains the outbox in a background thread. ``start()``, ``wake()``, ``reload()``, ``stop()``."""
+
+    def __init__(self, config: Config, state_path: Path, *, window: float = 60.0, clock=time.monotonic):
+        self.config = config
+        self.state_path = Path(state_path)
+        self.window = window
+        self.clock = clock
+        self.counters_ = _Counters(collections.Counter(), collections.Counter())
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._stopping = threading.Event()
+        self._ready = threading.Event()
+        self._reloaded = False
+        self.dry_run = False
+        #: set when the last pass over every queue found nothing to do (tests wait on it)
+        self.idle = threading.Event()
+
+    # -- thread control ----------------------------------------------------
+
+    def start(self) -> "Sender":
+        self._thread = threading.Thread(target=self._thread_main, name="feeder-telegram", daemon=True)
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def wake(self) -> None:
+        self.idle.clear()
+        loop, event = self._loop, self._wake
+        if loop is not None and event is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(event.set)
+
+    def reload(self, config: Config) -> None:
+        self.config = config
+        self._reloaded = True
+        self.wake()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping.set()
+        self.wake()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def status_line(self) -> str:
+        c = self.counters_
+        mode = "dry run" if self.dry_run else "telegram"
+        return f"{mode}: {sum(c.sent.values())} posts sent, {sum(c.failed.values())} failed attempts"
+
+    def counters(self) -> dict:
+        counts: dict = {"sent": dict(self.counters_.sent), "failed": dict(self.counters_.failed), "dead": {}, "pending": {}}
+        try:
+            with Store(self.state_path, readonly=True) as store:
+                for channel, states in store.outbox_counts().items():
+                    counts["dead"][channel] = states.get("dead", 0)
+                    counts["pending"][channel] = states.get("pending", 0) + states.get("sending", 0)
+        except FeederError:
+            pass
+        counts["last_sent_at"] = self.counters_.last_sent_at
+        return counts
+
+    # -- the loop ----------------------------------------------------------
+
+    def _thread_main(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except Exception:
+            log.exception("the Telegram sender stopped")
+        finally:
+            self._ready.set()
+
+    async def _main(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        store = Store(self.state_path)
+        try:
+            for channel in list(store.paused_channels()):
+                store.set_paused(channel, None)  # a start reads the config afresh
+            try:
+                token = resolve_token(self.config.telegram)
+            except TokenError as e:
+                log.error("%s; Telegram posting is off", e)
+                self._ready.set()
+                return
+            if token is None:
+                self.dry_run = True
+                log.warning("no Telegram token: dry run, posts are logged and written to %s", self.state_path.parent / DRY_RUN_FILE)
+                self._ready.set()
+                await self._run(store, None)
+                return
+            t = self.config.telegram
+            request = HTTPXRequest(
+                connection_pool_size=max(8, len(self.config.channels) + 2),
+                connect_timeout=t.connect_timeout,
+                read_timeout=t.read_timeout,
+                write_timeout=t.write_timeout,
+                pool_timeout=t.connect_timeout,
+            )
+            bot = Bot(token, base_url=t.base_url, base_file_url=t.base_file_url, request=request)
+            self._ready.set()
+            await self._initialize(bot)
+            if self._stopping.is_set():
+                return
+            try:
+                await self._run(store, bot)
+            finally:
+                await bot.shutdown()
+        finally:
+            store.close()
+
+    async def _initialize(self, bot: Bot) -> None:
+        delay = 1.0
+        while not self._stopping.is_set():
+            try:
+                await bot.initialize()
+                log.info("Telegram: signed in as @%s", bot.username)
+                return
+            except InvalidToken:
+                raise FeederError("the Telegram bot token was refused (InvalidToken); fix it and restart") from None
+            except (NetworkError, TelegramError) as e:
+                log.warning("Telegram: cannot reach the Bot API (%s); trying again in %.0f s", e, delay)
+                await self._sleep(delay)
+                delay = min(delay * 2, 60)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep, but wake early when told to (new work, reload, stop)."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
+        except asyncio.TimeoutError:
+            pass
+
+    async def _run(self, store: Store, bot: Bot | None) -> None:
+        t = self.config.telegram
+        limiter = RateLimiter(t.per_chat_interval, t.per_chat_per_minute, self.window, t.global_per_second, self.clock)
+        tasks: dict[str, asyncio.Task] = {}
+        while not self._stopping.is_set():
+            if self._reloaded:
+                self._reloaded = False
+                for name in list(store.paused_channels()):
+                    store.set_paused(name, None)
+                    log.info("channel %s: resumed after the config reload", name)
+            channels = {c.name: c for c in self.config.channels}
+            for name, task in list(tasks.items()):
+                if task.done() or name not in channels:
+                    task.cancel()
+                    del tasks[name]
+            for name, channel in channels.items():
+                if name not in tasks:
+                    tasks[name] = asyncio.create_task(self._drain(store, bot, limiter, name))
+            self._wake.clear()
+            await self._sleep(5.0)
+        # stop: let a request in flight finish for a moment, then give up on it
+        done, pending = await asyncio.wait(list(tasks.values()), timeout=3.0)
+        for task in pending:
+            task.cancel()
+
+    def _channel(self, name: str) -> ChannelConfig | None:
+        return next((c for c in self.config.channels if c.name == name), None)
+
+    async def _drain(self, store: Store, bot: Bot | None, limiter: RateLimiter, name: str) -> None:
+        while not self._stopping.is_set():
+            channel = self._channel(name)
+            if channel is None:
+                return
+            if not store.channel_ready(name) or name in store.paused_channels():
+                await self._sleep(1.0)
+                continue
+            row = store.next_in_queue(name)
+            if row is None:
+                self.idle.set()
+                await self._sleep(1.0)
+                continue
+            self.idle.clear()
+            if row["not_before"]:
+                wait = (datetime.fromisoformat(row["not_before"]) - datetime.now(timezone.utc)).total_seconds()
+                if wait > 0:
+                    await self._sleep(min(wait, 1.0))
+                    continue
+            if row["attempts"] >= self.config.telegram.max_attempts:
+                with store.transaction():
+                    store.mark_done(row["id"], "dead", _now(), f"gave up after {row['attempts']} attempts")
+                log.error("channel %s: %s: gave up after %d attempts; `feeder retry` queues it again", name, row["path"], row["attempts"])
+                continue
+            if bot is None:
+                self._dry_run(store, channel, row)
+                continue
+            await limiter.acquire(channel.chat)
+            if self._stopping.is_set():
+                return
+            with store.transaction():
+                store.mark_sending(row["id"])
+            await self._deliver(store, bot, limiter, channel, row)
+
+    # -- one row -----------------------------------------------------------
+
+    async def _deliver(self, store: Store, bot: Bot, limiter: RateLimiter, channel: ChannelConfig, row: dict) -> None:
+        name, path, row_id = channel.name, row["path"], row["id"]
+        attempts = row["attempts"] + 1
+        try:
+            if row["action"] == "delete":
+                await self._delete(store, bot, channel, row)
+                return
+            try:
+                entry = read_entry(self.config, path, rules_of(self.config))
+            except FileNotFoundError:
+                with store.transaction():
+                    store.mark_done(row_id, "cancelled", _now(), "the article file is gone")
+                return
+            except (OSError, ArticleError) as e:
+                self._retry(store, row_id, attempts, name, path, f"cannot read the article: {e}")
+                return
+            post = build_post(entry, channel)
+            current_hash = store.content_hash(path) or row["content_hash"]
+            if row["action"] == "edit":
+                await self._edit(store, bot, channel, row, post, current_hash)
+                return
+            message, kind = await self._send(bot, channel, post, entry.link, name, path)
+            with store.transaction():
+                store.mark_done(row_id, "sent", _now())
+                store.put_message(name, path, channel.chat, message.message_id, kind, current_hash, _now())
+            self.counters_.sent[name] += 1
+            self.counters_.last_sent_at = time.time()
+            log.info("channel %s: posted %s (message %d)", name, path, message.message_id)
+        except RetryAfter as e:
+            seconds = _seconds(e.retry_after)
+            limiter.block(channel.chat, seconds)
+            with store.transaction():
+                store.refund_attempt(row_id)
+            self.counters_.failed[name] += 1
+            log.warning("channel %s: Telegram asks to wait %.0f s (flood control); this chat waits, others go on", name, seconds)
+        except ChatMigrated as e:
+            self._pause(store, row_id, name, f"the chat moved to {e.new_chat_id}; set chat = \"{e.new_chat_id}\" and reload")
+        except Forbidden as e:
+            self._pause(store, row_id, name, f"Telegram refuses: {e.message}")
+        except InvalidToken:
+            self._pause(store, row_id, name, "the bot token was refused (InvalidToken)")
+        except BadRequest as e:
+            text = e.message.lower()
+            if "chat not found" in text:
+                self._pause(store, row_id, name, f"Telegram says: {e.message}")
+            else:
+                with store.transaction():
+                    store.mark_done(row_id, "dead", _now(), f"Telegram refused it: {e.message}")
+                self.counters_.failed[name] += 1
+                log.error("channel %s: %s: Telegram refused the post (%s); marked dead", name, path, e.message)
+        except (TimedOut, NetworkError) as e:
+            self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e.message}")
+        except Exception as e:  # never let one post stop the channel
+            log.exception("channel %s: %s: unexpected error", name, path)
+            self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e}")
+
+    async def _send(self, bot: Bot, channel: ChannelConfig, post: Post, link: str, name: str, path: str):
+        """Send a post; returns (message, 'photo' | 'text'). Falls back as the failures call for."""
+        if post.photo:
+            try:
+                return await self._send_photo(bot, channel, post, post.photo), "photo"
+            except BadRequest as e:
+                text = e.message.lower()
+                if "can't parse entities" in text:
+                    log.error("channel %s: %s: BUG: Telegram could not parse our HTML (%s); sent as plain text", name, path, e.message)
+                    return await self._send_photo(bot, channel, post, post.photo, plain=True), "photo"
+                if not any(err in text for err in PHOTO_URL_ERRORS):
+                    raise
+                log.warning("channel %s: %s: Telegram cannot fetch the picture (%s); fetching it here", name, path, e.message)
+            data = await self._fetch_image(post.photo, link)
+            if data is not None:
+                try:
+                    return await self._send_photo(bot, channel, post, InputFile(data, filename="picture")), "photo"
+                except BadRequest as e:
+                    log.warning("channel %s: %s: upload refused too (%s); sending text", name, path, e.message)
+            text_post = self._text_version(post)
+            return await self._send_text(bot, channel, text_post, name, path), "text"
+        return await self._send_text(bot, channel, post, name, path), "text"
+
+    def _text_version(self, post: Post) -> Post:
+        """The post as text, for when the picture cannot be sent."""
+        return Post(text=post.text, photo=None, preview_url=None, show_preview=False)
+
+    async def _send_photo(self, bot: Bot, channel: ChannelConfig, post: Post, photo, plain: bool = False):
+        return await bot.send_photo(
+            chat_id=channel.chat,
+            photo=photo,
+            caption=to_plain(post.text) if plain else post.text,
+            parse_mode=None if plain else ParseMode.HTML,
+            disable_notification=channel.silent,
+        )
+
+    async def _send_text(self, bot: Bot, channel: ChannelConfig, post: Post, name: str, path: str):
+        options = LinkPreviewOptions(is_disabled=not post.show_preview, url=post.preview_url) if post.preview_url else LinkPreviewOptions(is_disabled=not post.show_preview)
+        try:
+            return await bot.send_message(
+                chat_id=channel.chat, text=post.text, parse_mode=ParseMode.HTML, disable_notification=channel.silent, link_preview_options=options
+            )
+        except BadRequest as e:
+            if "can't parse entities" not in e.message.lower():
+                raise
+            log.error("channel %s: %s: BUG: Telegram could not parse our HTML (%s); sent as plain text", name, path, e.message)
+            return await bot.send_message(
+                chat_id=channel.chat, text=to_plain(post.text), disable_notification=channel.silent, link_preview_options=options
+            )
+
+    async def _fetch_image(self, url: str, referer: str) -> bytes | None:
+        """Download a picture Telegram could not fetch (hosts that demand a referrer), within the size limit."""
+        limit = self.config.telegram.max_photo_bytes
+        headers = {"Referer": referer, "User-Agent": "Mozilla/5.0 (compatible; feeder)"}
+        try:
+            async with httpx.AsyncClient(follow_redirects=True, timeout=self.config.telegram.read_timeout, headers=headers) as client:
+                async with client.stream("GET", url) as resp:
+                    if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
+                        log.warning("picture %s: HTTP %d, %s", url, resp.status_code, resp.headers.get("content-type", "no type"))
+                        return None
+                    if int(resp.headers.get("content-length", "0") or 0) > limit:
+                        return None
+                    chunks, size = [], 0
+                    async for chunk in resp.aiter_bytes():
+                        size += len(chunk)
+                        if size > limit:
+                            log.warning("picture %s: larger than %d bytes", url, limit)
+                            return None
+                        chunks.append(chunk)
+                    return b"".join(chunks) or None
+        except httpx.HTTPError as e:
+            log.warning("picture %s: cannot fetch: %s", url, type(e).__name__)
+            return None
+
+    async def _edit(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict, post: Post, current_hash: str) -> None:
+        name, path = channel.name, row["path"]
+        sent = store.message(name, path)
+        if sent is None:
+            with store.transaction():
+                store.mark_done(row["id"], "cancelled", _now(), "no message to edit")
+            return
+        try:
+            if sent["kind"] == "photo":
+                await bot.edit_message_caption(chat_id=sent["chat"], message_id=sent["message_id"], caption=post.text, parse_mode=ParseMode.HTML)
+            else:
+                await bot.edit_message_text(
+                    chat_id=sent["chat"], message_id=sent["message_id"], text=post.text, parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not post.show_preview),
+                )  # fmt: skip
+        except BadRequest as e:
+            if "message is not modified" not in e.message.lower() and "message to edit not found" not in e.message.lower():
+                raise
+        with store.transaction():
+            store.mark_done(row["id"], "sent", _now())
+            store.put_message(name, path, sent["chat"], sent["message_id"], sent["kind"], current_hash, _now())
+        self.counters_.sent[name] += 1
+        log.info("channel %s: edited message %d for %s", name, sent["message_id"], path)
+
+    async def _delete(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict) -> None:
+        sent = store.message(channel.name, row["path"])
+        if sent is not None:
+            try:
+                await bot.delete_message(chat_id=sent["chat"], message_id=sent["message_id"])
+            except BadRequest as e:
+                if "not found" not in e.message.lower() and "can't be deleted" not in e.message.lower():
+                    raise
+        with store.transaction():
+            store.mark_done(row["id"], "sent", _now())
+            store.drop_message(channel.name, row["path"])
+        log.info("channel %s: deleted the message for %s", channel.name, row["path"])
+
+    def _retry(self, store: Store, row_id: int, attempts: int, name: str, path: str, error: str) -> None:
+        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
+        with store.transaction():
+            store.mark_retry(row_id, _now() + timedelta(seconds=delay), error)
+        self.counters_.failed[name] += 1
+        log.warning("channel %s: %s: %s; attempt %d, retrying in %.1f s", name, path, error, attempts, delay)
+
+    def _pause(self, store: Store, row_id: int, name: str, reason: str) -> None:
+        with store.transaction():
+            store.refund_attempt(row_id)
+            store.set_paused(name, reason)
+        self.counters_.failed[name] += 1
+        log.error("channel %s: PAUSED: %s. Its queue is kept; fix it and reload the config (systemctl reload feeder).", name, reason)
+
+    def _dry_run(self, store: Store, channel: ChannelConfig, row: dict) -> None:
+        try:
+            entry = read_entry(self.config, row["path"], rules_of(self.config)) if row["action"] != "delete" else None
+        except (OSError, ArticleError) as e:
+            with store.transaction():
+                store.mark_done(row["id"], "cancelled", _now(), str(e))
+            return
+        post = build_post(entry, channel) if entry is not None else None
+        record = {
+            "time": _now().isoformat(),
+            "channel": channel.name,
+            "chat": channel.chat,
+            "action": row["action"],
+            "path": row["path"],
+            "text": post.text if post else None,
+            "photo": post.photo if post else None,
+        }
+        with open(self.state_path.parent / DRY_RUN_FILE, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        with store.transaction():
+            store.mark_done(row["id"], "dry_run", _now())
+        self.counters_.sent[channel.name] += 1
+        first = post.text.splitlines()[0] if post and post.text else ""
+        log.info("dry run: would %s to %s: %s", row["action"], channel.chat, first[:120])
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+

@@ -15,7 +15,7 @@ def _line(out: list[str], name: str, kind: str, help_text: str, samples: list[tu
     out.append(f"# HELP {name} {help_text}")
     out.append(f"# TYPE {name} {kind}")
     for labels, value in samples:
-        out.append(f"{name}{labels} {value:g}" if isinstance(value, (int, float)) else f"{name}{labels} {value}")
+        out.append(f"{name}{labels} {value!r}")  # repr: full precision (timestamps need it)
 
 
 def render_metrics(service: "Service") -> str:

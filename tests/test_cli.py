@@ -106,3 +106,15 @@ def test_check_lists_problems_and_exits_1(site):
 def test_check_config_only_accepts_the_bundled_config():
     result = feeder("check", "--config-only", "-c", "config/feeder.toml")
     assert result.returncode == 0, result.stderr
+
+
+def test_preview_prints_the_post_per_matching_channel():
+    seed = "seeds/金融/新浪财经/新浪财经－国內/0！.md"
+    result = feeder("preview", "-c", "config/feeder.toml", seed)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("── finance (@feeder_demo_finance): text, ")
+    assert lines[1] == "<b>0！</b>"
+    assert lines[-1] == "#金融 #新浪财经 #新浪财经_国內"
+    other = feeder("preview", "-c", "config/feeder.toml", "seeds/设计/Dribbble - 流行/1.md")
+    assert "no channel takes this article" in other.stdout

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Protocol
+from urllib.parse import quote
 
 from feeder import output, scan, workers
 from feeder.config import Config
@@ -236,7 +237,8 @@ class Pipeline:
             keys = index.keys() | set(previous)
         limit = self.config.feeds.limit
         plans: dict[str, tuple[Channel, list[str], str]] = {}
-        tops = {key: index.top(key, limit) for key in keys if key in index.keys()}
+        live = index.keys()
+        tops = {key: index.top(key, limit) for key in keys if key in live}
         versions = self.store.versions({p for top in tops.values() for p in top})
         for key, top in tops.items():
             channel = self._channel(key)
@@ -253,7 +255,7 @@ class Pipeline:
         jobs = [(fmt, channel, [entries[p] for p in top if p in entries]) for _, (channel, top, _) in ordered for fmt in formats]
         rendered = iter(workers.pmap(_render_job, jobs, chunksize=8))
         with self.store.transaction():
-            for n, (key, (channel, top, signature)) in enumerate(ordered, 1):
+            for n, (key, (channel, _, signature)) in enumerate(ordered, 1):
                 names = []
                 for fmt in formats:
                     data = next(rendered)
@@ -300,7 +302,8 @@ class Pipeline:
         site = self.config.site
         return Channel(
             spec=spec,
-            url=self.config.feeds_url + (spec.folder + "/" if spec.folder else ""),
+            # percent-encoded: an IRI in a feed's self link trips some validators and readers
+            url=self.config.feeds_url + (quote(spec.folder) + "/" if spec.folder else ""),
             home=site.base_url,
             description=site.description if key == SITE_KEY else f"{spec.name} — {site.title}",
             language=site.language,
@@ -327,10 +330,11 @@ class Pipeline:
 
     def _write_opml(self, report: PublishReport) -> None:
         feeds = []
-        for key, (folder, title, _, names) in sorted(self.store.feed_files().items(), key=lambda kv: (kv[0] != SITE_KEY, kv[0])):
-            channel = self._channel(key) if key in self.index.keys() else None
-            if channel is None:
+        live = self.index.keys()
+        for key, (_, _, _, names) in sorted(self.store.feed_files().items(), key=lambda kv: (kv[0] != SITE_KEY, kv[0])):
+            if key not in live:
                 continue
+            channel = self._channel(key)
             for fmt in self.config.feeds.formats:
                 if FILE_NAMES[fmt] in names:
                     feeds.append((channel, fmt))

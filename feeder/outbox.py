@@ -89,49 +89,80 @@ def read_entry(config: Config, path: str, rules: Rules | None = None) -> Entry:
 
 
 class Router:
-    """Writes outbox rows for the channels that want an article (inside the caller's transaction)."""
+    """Writes outbox rows for the channels that want an article (inside the caller's transaction).
+
+    What a change means for a channel (decided from the store, written to the outbox):
+
+    * a new article the channel wants: a post;
+    * a changed article already posted: an edit, nothing or a new post (``telegram.on_change``);
+      not posted yet: the queued post sends the file as it is then (an edit
+      follows a post already in flight); never queued (it did not match, or
+      it was left out by the first start's backfill): a post if it matches
+      now and is recent (newer than ``backfill.max_age_hours``), so that
+      editing old articles never floods a channel;
+    * a deleted article: its queued posts are cancelled, and with
+      ``telegram.delete_removed`` its message is deleted.
+    """
 
     def __init__(self, config: Config):
         self.config = config
         self.channels = config.channels
+        self._ready: set[str] = set()
+
+    def _is_ready(self, store: Store, name: str) -> bool:
+        if name not in self._ready and store.channel_ready(name):
+            self._ready.add(name)
+        return name in self._ready
 
     def article_changed(self, store: Store, action: str, path: str, article: Article | None, now: datetime) -> None:
         for channel in self.channels:
-            if not store.channel_ready(channel.name):
+            if not self._is_ready(store, channel.name):
                 continue  # its first fill (backfill) decides what it gets
-            if action == "new":
-                if article is not None and wants(channel, article.categories, article.author):
+            if action == "new" and article is not None:
+                if store.message(channel.name, path) is not None:
+                    self._changed(store, channel, path, article, now)  # deleted and written again: one message still
+                elif wants(channel, article.categories, article.author):
                     store.enqueue(channel.name, path, "post", article.content_hash, now)
-            elif action == "changed":
+            elif action == "changed" and article is not None:
                 self._changed(store, channel, path, article, now)
             elif action == "deleted":
-                store.cancel_pending(channel.name, path, now)
-                if self.config.telegram.delete_removed and store.message(channel.name, path) is not None:
-                    store.enqueue(channel.name, path, "delete", "", now)
+                self._deleted(store, channel, path, now)
 
-    def _changed(self, store: Store, channel: ChannelConfig, path: str, article: Article | None, now: datetime) -> None:
-        if article is None:
-            return
-        sent = store.message(channel.name, path)
-        if sent is None:
-            # not posted yet: a pending post renders the file as it is when sent
-            if not store.has_pending(channel.name, path) and wants(channel, article.categories, article.author):
-                store.enqueue(channel.name, path, "post", article.content_hash, now)
-            return
-        if sent["content_hash"] == article.content_hash:
-            return
+    def _changed(self, store: Store, channel: ChannelConfig, path: str, article: Article, now: datetime) -> None:
+        name = channel.name
+        open_rows = store.open_rows(name, path)
+        sent = store.message(name, path)
         mode = self.config.telegram.on_change
-        if mode == "edit":
-            store.enqueue(channel.name, path, "edit", article.content_hash, now)
-        elif mode == "repost":
-            store.enqueue(channel.name, path, "post", article.content_hash, now)
+        if sent is not None:
+            if sent["content_hash"] == article.content_hash or mode == "ignore":
+                return
+            action = "edit" if mode == "edit" else "post"
+            if (action, "pending") not in open_rows:  # a queued one renders the file as it is when sent
+                store.enqueue(name, path, action, article.content_hash, now)
+            return
+        if ("post", "sending") in open_rows:
+            # in flight: it may carry the old text; an edit after it makes sure
+            if mode == "edit" and ("edit", "pending") not in open_rows:
+                store.enqueue(name, path, "edit", article.content_hash, now)
+            return
+        if any(a == "post" for a, _ in open_rows):
+            return  # queued (sends the file as it is then) or dead (`feeder retry`)
+        recent = article.date >= now - timedelta(hours=self.config.backfill.max_age_hours)
+        if recent and wants(channel, article.categories, article.author):
+            store.enqueue(name, path, "post", article.content_hash, now)
+
+    def _deleted(self, store: Store, channel: ChannelConfig, path: str, now: datetime) -> None:
+        in_flight = ("post", "sending") in store.open_rows(channel.name, path)
+        store.cancel_pending(channel.name, path, now)
+        if self.config.telegram.delete_removed and (in_flight or store.message(channel.name, path) is not None):
+            store.enqueue(channel.name, path, "delete", "", now)
 
     def prepare(self, store: Store, now: datetime) -> None:
         """Give every channel seen for the first time its back catalogue: recent articles only, a few."""
         b = self.config.backfill
         since = now - timedelta(hours=b.max_age_hours)
         for channel in self.channels:
-            if store.channel_ready(channel.name):
+            if self._is_ready(store, channel.name):
                 continue
             candidates = [m for m in store.metas_since(since) if wants(channel, m.categories, m.author)]
             candidates.sort(key=lambda m: (m.date, m.path), reverse=True)
@@ -140,6 +171,7 @@ class Router:
                 for meta in reversed(chosen):  # oldest first, so the channel reads in order
                     store.enqueue(channel.name, meta.path, "post", store.content_hash(meta.path) or "", now)
                 store.set_channel_ready(channel.name, total=store.article_count(), queued=len(chosen), now=now)
+            self._ready.add(channel.name)
             log.info(
                 "channel %s: first start, %d recent articles queued, the back catalogue (%d older or over max_posts) is not sent",
                 channel.name, len(chosen), store.article_count() - len(chosen),

@@ -74,7 +74,7 @@ def render_xml(fmt: str, channel: Channel, entries: Sequence[Entry]) -> bytes:
     fg.link(href=channel.home, rel="alternate")  # last: feedgen makes it the RSS channel <link>
     fg.language(channel.language)
     fg.author(name=channel.author)
-    fg.generator("feeder", version=__version__, uri="https://github.com/feeder")
+    fg.generator("feeder", version=__version__)
     fg.updated(updated_of(entries))
     # feedgen prepends entries; add oldest first so the file lists newest first
     for e in reversed(entries):

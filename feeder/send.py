@@ -13,8 +13,10 @@ Delivery, per outbox row:
 
 A restart resends a row left ``sending``. That is the one window where a
 post can appear twice: killed after Telegram accepted the message and before
-step 3 committed (a few milliseconds), or a request that timed out after
-Telegram had already accepted it (the Bot API has no idempotency key).
+step 3 committed, or a request that timed out after Telegram had already
+accepted it (the Bot API has no idempotency key). ``stop()`` keeps the first
+window short: it takes no new row, but lets a request in flight finish and
+be recorded (up to a grace period) before the loop closes.
 
 Failures: 429 waits ``retry_after`` for that chat only; 5xx, time-outs and
 dropped connections retry with exponential backoff and jitter, the rest of
@@ -37,12 +39,11 @@ import os
 import random
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-from telegram import Bot, InputFile, LinkPreviewOptions
+from telegram import Bot, InputFile, InputMediaPhoto, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
@@ -58,10 +59,17 @@ log = logging.getLogger("feeder.telegram")
 
 TOKEN_ENV = "FEEDER_TELEGRAM_TOKEN"
 CREDENTIAL = "telegram-token"
-#: backoff after the n-th failure: BASE * 2**n seconds, at most CAP, times a jitter in [0.5, 1.5)
+#: backoff after the n-th failure: base * 2**(n-1) seconds, at most BACKOFF_CAP, times a jitter in [0.5, 1.5)
 BACKOFF_BASE, BACKOFF_CAP = 1.0, 300.0
 #: waiting a little longer than Telegram asks costs nothing; sending early extends the ban
 RETRY_AFTER_MARGIN = 0.25
+#: Telegram's windows: the per-chat "20 a minute" and the bot's "30 a second"
+MINUTE, SECOND = 60.0, 1.0
+#: how often a channel with nothing to do looks at its queue again (``feeder retry`` runs in another process)
+POLL = 1.0
+#: libraries that may log a Bot API URL, which holds the token (httpx logs every request at INFO)
+LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.request", "telegram.request.BaseRequest",
+                   "telegram.request.HTTPXRequest")  # fmt: skip
 PHOTO_URL_ERRORS = (
     "wrong file identifier/http url specified",
     "failed to get http url content",
@@ -70,7 +78,10 @@ PHOTO_URL_ERRORS = (
     "photo_invalid_dimensions",
     "image_process_failed",
 )
+CANT_PARSE = "can't parse entities"
 DRY_RUN_FILE = "dry-run.jsonl"
+#: the ``kind`` of a message recorded by a dry run: there is nothing to edit or delete
+DRY_RUN_KIND = "dry_run"
 
 
 class TokenError(FeederError):
@@ -95,95 +106,138 @@ def resolve_token(cfg: TelegramConfig, environ: dict | None = None) -> str | Non
     return token or None
 
 
+def guard_logs() -> None:
+    """Put the redactor on the loggers that could see the token, whatever handlers the process has.
+
+    ``logs.setup`` filters at its handler; this also covers handlers added
+    by others (pytest's caplog, an embedding program) and library debug logs.
+    """
+    for name in ("feeder", "feeder.telegram", *LIBRARY_LOGGERS):
+        logging.getLogger(name).addFilter(logs.REDACTOR)  # addFilter ignores a filter already there
+
+
 class RateLimiter:
     """Telegram's flood limits, kept on our side so Telegram never has to say 429.
 
-    Per chat: at least ``interval`` seconds between messages and at most
-    ``per_window`` in any ``window`` seconds; for the bot: at most
-    ``global_per_second`` a second. A 429 blocks its chat until its
-    ``retry_after`` has passed.
+    Per chat: one message at a time, at least ``interval`` seconds between
+    messages and at most ``per_window`` in any ``window`` seconds; for the
+    bot: at most ``global_limit`` in any ``global_window`` seconds. A 429
+    blocks its chat until its ``retry_after`` has passed.
+
+    A message is counted from when its request *finished*: Telegram counted
+    it at some moment before that, so measuring from the answer can only
+    err on the slow side, whatever the network's delays. A request still in
+    flight counts as happening now. Pure bookkeeping over the ``clock``.
     """
 
-    def __init__(self, interval: float, per_window: int, window: float, global_per_second: int, clock=time.monotonic):
+    def __init__(self, interval: float, per_window: int, window: float, global_limit: int, global_window: float = SECOND,
+                 clock=time.monotonic):  # fmt: skip
         self.interval = interval
         self.per_window = per_window
         self.window = window
-        self.global_per_second = global_per_second
+        self.global_limit = global_limit
+        self.global_window = global_window
         self.clock = clock
         self._chat: dict[str, collections.deque[float]] = collections.defaultdict(collections.deque)
         self._global: collections.deque[float] = collections.deque()
+        self._busy: set[str] = set()
         self._blocked: dict[str, float] = {}
 
-    def earliest(self, chat: str) -> float:
-        """When the next message to ``chat`` may go."""
+    def delay(self, chat: str) -> float:
+        """Seconds until a message to ``chat`` may start (0: now)."""
         now = self.clock()
         times = self._chat[chat]
         while times and times[0] <= now - self.window:
             times.popleft()
-        while self._global and self._global[0] <= now - 1.0:
+        while self._global and self._global[0] <= now - self.global_window:
             self._global.popleft()
+        if chat in self._busy:
+            return 0.01  # one at a time per chat (two channels may share a chat)
         t = max(now, self._blocked.get(chat, 0.0))
         if times:
             t = max(t, times[-1] + self.interval)
             if len(times) >= self.per_window:
                 t = max(t, times[-self.per_window] + self.window)
-        if len(self._global) >= self.global_per_second:
-            t = max(t, self._global[-self.global_per_second] + 1.0)
-        return t
+        in_flight = len(self._busy)
+        over = in_flight + len(self._global) - self.global_limit + 1
+        if over > 0:
+            if over > len(self._global):
+                return max(t - now, 0.01)  # wait for an answer to come back
+            t = max(t, self._global[over - 1] + self.global_window)
+        return max(0.0, t - now)
 
-    async def acquire(self, chat: str) -> None:
-        while True:
-            t = self.earliest(chat)
-            now = self.clock()
-            if t <= now:
-                self._chat[chat].append(now)
-                self._global.append(now)
-                return
-            await asyncio.sleep(t - now)
+    def begin(self, chat: str) -> None:
+        """A request to ``chat`` starts."""
+        self._busy.add(chat)
+
+    def end(self, chat: str) -> None:
+        """The request to ``chat`` finished (whatever the answer)."""
+        self._busy.discard(chat)
+        now = self.clock()
+        self._chat[chat].append(now)
+        self._global.append(now)
 
     def block(self, chat: str, seconds: float) -> None:
+        """Telegram said 429 with ``retry_after`` = ``seconds`` for ``chat``."""
         self._blocked[chat] = max(self._blocked.get(chat, 0.0), self.clock() + seconds + RETRY_AFTER_MARGIN)
 
 
-@dataclass
 class _Counters:
-    sent: collections.Counter
-    failed: collections.Counter
-    last_sent_at: float = 0.0
+    def __init__(self) -> None:
+        self.sent: collections.Counter = collections.Counter()
+        self.failed: collections.Counter = collections.Counter()
+        self.last_sent_at = 0.0
 
 
 class Sender:
-    """Drains the outbox in a background thread. ``start()``, ``wake()``, ``reload()``, ``stop()``."""
+    """Drains the outbox in a background thread. ``start()``, ``wake()``, ``reload()``, ``stop()``.
 
-    def __init__(self, config: Config, state_path: Path, *, window: float = 60.0, clock=time.monotonic):
+    ``window`` is the length of Telegram's per-chat minute in seconds (and
+    the bot's second is ``window / 60``): tests and the benchmark scale time
+    down with it. ``backoff`` is the first retry delay after a failure.
+    """
+
+    def __init__(self, config: Config, state_path: Path, *, window: float = MINUTE, backoff: float = BACKOFF_BASE,
+                 clock=time.monotonic):  # fmt: skip
         self.config = config
         self.state_path = Path(state_path)
         self.window = window
+        self.backoff = backoff
         self.clock = clock
-        self.counters_ = _Counters(collections.Counter(), collections.Counter())
+        self.counters_ = _Counters()
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._wake: asyncio.Event | None = None
+        self._events: dict[str, asyncio.Event] = {}
         self._stopping = threading.Event()
         self._ready = threading.Event()
         self._reloaded = False
+        self._grace = 4.0
+        self._idle_channels: set[str] = set()
         self.dry_run = False
-        #: set when the last pass over every queue found nothing to do (tests wait on it)
+        #: set while every channel's queue is empty or paused
         self.idle = threading.Event()
 
     # -- thread control ----------------------------------------------------
 
     def start(self) -> "Sender":
+        guard_logs()
         self._thread = threading.Thread(target=self._thread_main, name="feeder-telegram", daemon=True)
         self._thread.start()
         self._ready.wait(10)
         return self
 
     def wake(self) -> None:
-        self.idle.clear()
-        loop, event = self._loop, self._wake
-        if loop is not None and event is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(event.set)
+        """New work may be in the outbox (or stop/reload was asked): every channel looks now."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._set_events)
+            except RuntimeError:  # the loop closed meanwhile
+                pass
+
+    def _set_events(self) -> None:
+        for event in self._events.values():
+            event.set()
 
     def reload(self, config: Config) -> None:
         self.config = config
@@ -191,6 +245,8 @@ class Sender:
         self.wake()
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Take no new post; let a request in flight finish and be recorded (most of ``timeout``); close."""
+        self._grace = max(0.2, timeout - 1.0)
         self._stopping.set()
         self.wake()
         if self._thread is not None:
@@ -225,16 +281,16 @@ class Sender:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._wake = asyncio.Event()
+        main_event = self._events.setdefault("", asyncio.Event())
         store = Store(self.state_path)
         try:
-            for channel in list(store.paused_channels()):
-                store.set_paused(channel, None)  # a start reads the config afresh
+            with store.transaction():
+                for channel in list(store.paused_channels()):
+                    store.set_paused(channel, None)  # a start reads the config afresh
             try:
                 token = resolve_token(self.config.telegram)
             except TokenError as e:
                 log.error("%s; Telegram posting is off", e)
-                self._ready.set()
                 return
             if token is None:
                 self.dry_run = True
@@ -248,12 +304,12 @@ class Sender:
                 connect_timeout=t.connect_timeout,
                 read_timeout=t.read_timeout,
                 write_timeout=t.write_timeout,
+                media_write_timeout=t.write_timeout,
                 pool_timeout=t.connect_timeout,
             )
             bot = Bot(token, base_url=t.base_url, base_file_url=t.base_file_url, request=request)
             self._ready.set()
-            await self._initialize(bot)
-            if self._stopping.is_set():
+            if not await self._initialize(bot, main_event):
                 return
             try:
                 await self._run(store, bot)
@@ -261,89 +317,122 @@ class Sender:
                 await bot.shutdown()
         finally:
             store.close()
+            self._ready.set()
 
-    async def _initialize(self, bot: Bot) -> None:
+    async def _initialize(self, bot: Bot, event: asyncio.Event) -> bool:
         delay = 1.0
         while not self._stopping.is_set():
             try:
                 await bot.initialize()
                 log.info("Telegram: signed in as @%s", bot.username)
-                return
+                return True
             except InvalidToken:
-                raise FeederError("the Telegram bot token was refused (InvalidToken); fix it and restart") from None
-            except (NetworkError, TelegramError) as e:
-                log.warning("Telegram: cannot reach the Bot API (%s); trying again in %.0f s", e, delay)
-                await self._sleep(delay)
+                log.error("the Telegram bot token was refused (InvalidToken); Telegram posting is off until it is fixed and feeder restarted")
+                return False
+            except TelegramError as e:
+                log.warning("Telegram: cannot reach the Bot API (%s); trying again in %.0f s", e.message, delay)
+                await self._nap(event, delay)
                 delay = min(delay * 2, 60)
+        return False
 
-    async def _sleep(self, seconds: float) -> None:
-        """Sleep, but wake early when told to (new work, reload, stop)."""
+    async def _nap(self, event: asyncio.Event, seconds: float) -> bool:
+        """Sleep ``seconds`` or until woken (new work, reload, stop); False when stopping."""
+        if self._stopping.is_set():
+            return False
         try:
-            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
+            await asyncio.wait_for(event.wait(), timeout=max(0.0, seconds))
         except asyncio.TimeoutError:
             pass
+        event.clear()
+        return not self._stopping.is_set()
 
     async def _run(self, store: Store, bot: Bot | None) -> None:
         t = self.config.telegram
-        limiter = RateLimiter(t.per_chat_interval, t.per_chat_per_minute, self.window, t.global_per_second, self.clock)
+        limiter = RateLimiter(t.per_chat_interval, t.per_chat_per_minute, self.window, t.global_per_second,
+                              self.window / MINUTE * SECOND, self.clock)  # fmt: skip
         tasks: dict[str, asyncio.Task] = {}
+        main_event = self._events[""]
         while not self._stopping.is_set():
             if self._reloaded:
                 self._reloaded = False
-                for name in list(store.paused_channels()):
-                    store.set_paused(name, None)
-                    log.info("channel %s: resumed after the config reload", name)
-            channels = {c.name: c for c in self.config.channels}
+                with store.transaction():
+                    for name in list(store.paused_channels()):
+                        store.set_paused(name, None)
+                        log.info("channel %s: resumed after the config reload", name)
+            channels = {c.name for c in self.config.channels}
             for name, task in list(tasks.items()):
-                if task.done() or name not in channels:
+                if task.done():
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("channel %s: the sending task failed: %r; starting it again", name, task.exception())
+                    del tasks[name]
+                elif name not in channels:
                     task.cancel()
                     del tasks[name]
-            for name, channel in channels.items():
-                if name not in tasks:
-                    tasks[name] = asyncio.create_task(self._drain(store, bot, limiter, name))
-            self._wake.clear()
-            await self._sleep(5.0)
-        # stop: let a request in flight finish for a moment, then give up on it
-        done, pending = await asyncio.wait(list(tasks.values()), timeout=3.0)
-        for task in pending:
-            task.cancel()
+            for name in channels - tasks.keys():
+                self._events.setdefault(name, asyncio.Event())
+                tasks[name] = asyncio.create_task(self._drain(store, bot, limiter, name), name=f"channel {name}")
+            await self._nap(main_event, 5.0)
+        # stopping: the channels take no new row; a request in flight may finish and be recorded
+        if tasks:
+            _, pending = await asyncio.wait(list(tasks.values()), timeout=self._grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                log.warning("stopped with %d request(s) in flight; their posts are sent again at the next start", len(pending))
+                await asyncio.wait(pending, timeout=1.0)
 
     def _channel(self, name: str) -> ChannelConfig | None:
         return next((c for c in self.config.channels if c.name == name), None)
 
+    def _set_idle(self, name: str, idle: bool) -> None:
+        if idle:
+            self._idle_channels.add(name)
+        else:
+            self._idle_channels.discard(name)
+        if {c.name for c in self.config.channels} <= self._idle_channels:
+            self.idle.set()
+        else:
+            self.idle.clear()
+
     async def _drain(self, store: Store, bot: Bot | None, limiter: RateLimiter, name: str) -> None:
+        event = self._events[name]
         while not self._stopping.is_set():
             channel = self._channel(name)
             if channel is None:
                 return
             if not store.channel_ready(name) or name in store.paused_channels():
-                await self._sleep(1.0)
+                self._set_idle(name, True)
+                await self._nap(event, POLL)
                 continue
             row = store.next_in_queue(name)
             if row is None:
-                self.idle.set()
-                await self._sleep(1.0)
+                self._set_idle(name, True)
+                await self._nap(event, POLL)
                 continue
-            self.idle.clear()
+            self._set_idle(name, False)
             if row["not_before"]:
-                wait = (datetime.fromisoformat(row["not_before"]) - datetime.now(timezone.utc)).total_seconds()
+                wait = (datetime.fromisoformat(row["not_before"]) - _now()).total_seconds()
                 if wait > 0:
-                    await self._sleep(min(wait, 1.0))
+                    await self._nap(event, min(wait, POLL))
                     continue
-            if row["attempts"] >= self.config.telegram.max_attempts:
-                with store.transaction():
-                    store.mark_done(row["id"], "dead", _now(), f"gave up after {row['attempts']} attempts")
-                log.error("channel %s: %s: gave up after %d attempts; `feeder retry` queues it again", name, row["path"], row["attempts"])
+            if row["attempts"] >= self.config.telegram.max_attempts:  # e.g. max_attempts lowered since
+                self._dead(store, row["id"], name, row["path"], f"gave up after {row['attempts']} attempts")
                 continue
             if bot is None:
                 self._dry_run(store, channel, row)
                 continue
-            await limiter.acquire(channel.chat)
+            while (delay := limiter.delay(channel.chat)) > 0:
+                if not await self._nap(event, delay):
+                    return
             if self._stopping.is_set():
                 return
             with store.transaction():
                 store.mark_sending(row["id"])
-            await self._deliver(store, bot, limiter, channel, row)
+            limiter.begin(channel.chat)
+            try:
+                await self._deliver(store, bot, limiter, channel, row)
+            finally:
+                limiter.end(channel.chat)
 
     # -- one row -----------------------------------------------------------
 
@@ -354,6 +443,9 @@ class Sender:
             if row["action"] == "delete":
                 await self._delete(store, bot, channel, row)
                 return
+            # the hash before the file: if the file changes meanwhile, the recorded hash is the older one,
+            # and the next change edits the message (never the other way round)
+            current_hash = store.content_hash(path) or row["content_hash"]
             try:
                 entry = read_entry(self.config, path, rules_of(self.config))
             except FileNotFoundError:
@@ -364,7 +456,6 @@ class Sender:
                 self._retry(store, row_id, attempts, name, path, f"cannot read the article: {e}")
                 return
             post = build_post(entry, channel)
-            current_hash = store.content_hash(path) or row["content_hash"]
             if row["action"] == "edit":
                 await self._edit(store, bot, channel, row, post, current_hash)
                 return
@@ -376,28 +467,25 @@ class Sender:
             self.counters_.last_sent_at = time.time()
             log.info("channel %s: posted %s (message %d)", name, path, message.message_id)
         except RetryAfter as e:
-            seconds = _seconds(e.retry_after)
+            seconds = _retry_after(e)
             limiter.block(channel.chat, seconds)
             with store.transaction():
                 store.refund_attempt(row_id)
             self.counters_.failed[name] += 1
-            log.warning("channel %s: Telegram asks to wait %.0f s (flood control); this chat waits, others go on", name, seconds)
+            log.warning("channel %s: Telegram asks to wait %g s (flood control); this chat waits, others go on", name, seconds)
         except ChatMigrated as e:
-            self._pause(store, row_id, name, f"the chat moved to {e.new_chat_id}; set chat = \"{e.new_chat_id}\" and reload")
+            self._pause(store, row_id, name, f'the chat moved to {e.new_chat_id}; set chat = "{e.new_chat_id}" and reload')
         except Forbidden as e:
             self._pause(store, row_id, name, f"Telegram refuses: {e.message}")
         except InvalidToken:
             self._pause(store, row_id, name, "the bot token was refused (InvalidToken)")
         except BadRequest as e:
-            text = e.message.lower()
-            if "chat not found" in text:
+            if "chat not found" in e.message.lower():
                 self._pause(store, row_id, name, f"Telegram says: {e.message}")
             else:
-                with store.transaction():
-                    store.mark_done(row_id, "dead", _now(), f"Telegram refused it: {e.message}")
                 self.counters_.failed[name] += 1
-                log.error("channel %s: %s: Telegram refused the post (%s); marked dead", name, path, e.message)
-        except (TimedOut, NetworkError) as e:
+                self._dead(store, row_id, name, path, f"Telegram refused it: {e.message}")
+        except NetworkError as e:  # TimedOut, 5xx, dropped connections
             self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e.message}")
         except Exception as e:  # never let one post stop the channel
             log.exception("channel %s: %s: unexpected error", name, path)
@@ -405,53 +493,46 @@ class Sender:
 
     async def _send(self, bot: Bot, channel: ChannelConfig, post: Post, link: str, name: str, path: str):
         """Send a post; returns (message, 'photo' | 'text'). Falls back as the failures call for."""
-        if post.photo:
+        if not post.photo:
+            return await self._send_text(bot, channel, post, name, path), "text"
+        try:
+            return await self._send_photo(bot, channel, post, post.photo, name, path), "photo"
+        except BadRequest as e:
+            if not _photo_error(e):
+                raise
+            log.warning("channel %s: %s: Telegram cannot fetch the picture %s (%s); fetching it here", name, path, post.photo, e.message)
+        data = await self._fetch_image(post.photo, link)
+        if data is not None:
             try:
-                return await self._send_photo(bot, channel, post, post.photo), "photo"
+                return await self._send_photo(bot, channel, post, InputFile(data, filename="picture"), name, path), "photo"
             except BadRequest as e:
-                text = e.message.lower()
-                if "can't parse entities" in text:
-                    log.error("channel %s: %s: BUG: Telegram could not parse our HTML (%s); sent as plain text", name, path, e.message)
-                    return await self._send_photo(bot, channel, post, post.photo, plain=True), "photo"
-                if not any(err in text for err in PHOTO_URL_ERRORS):
+                if not _photo_error(e):
                     raise
-                log.warning("channel %s: %s: Telegram cannot fetch the picture (%s); fetching it here", name, path, e.message)
-            data = await self._fetch_image(post.photo, link)
-            if data is not None:
-                try:
-                    return await self._send_photo(bot, channel, post, InputFile(data, filename="picture")), "photo"
-                except BadRequest as e:
-                    log.warning("channel %s: %s: upload refused too (%s); sending text", name, path, e.message)
-            text_post = self._text_version(post)
-            return await self._send_text(bot, channel, text_post, name, path), "text"
-        return await self._send_text(bot, channel, post, name, path), "text"
+                log.warning("channel %s: %s: the picture was refused as an upload too (%s); sending the post as text", name, path, e.message)
+        return await self._send_text(bot, channel, _text_version(post), name, path), "text"
 
-    def _text_version(self, post: Post) -> Post:
-        """The post as text, for when the picture cannot be sent."""
-        return Post(text=post.text, photo=None, preview_url=None, show_preview=False)
-
-    async def _send_photo(self, bot: Bot, channel: ChannelConfig, post: Post, photo, plain: bool = False):
-        return await bot.send_photo(
-            chat_id=channel.chat,
-            photo=photo,
-            caption=to_plain(post.text) if plain else post.text,
-            parse_mode=None if plain else ParseMode.HTML,
-            disable_notification=channel.silent,
-        )
+    async def _send_photo(self, bot: Bot, channel: ChannelConfig, post: Post, photo, name: str, path: str):
+        try:
+            return await bot.send_photo(
+                chat_id=channel.chat, photo=photo, caption=post.text, parse_mode=ParseMode.HTML, disable_notification=channel.silent
+            )
+        except BadRequest as e:
+            if CANT_PARSE not in e.message.lower():
+                raise
+            _log_parse_bug(name, path, e)
+            return await bot.send_photo(chat_id=channel.chat, photo=photo, caption=to_plain(post.text), disable_notification=channel.silent)
 
     async def _send_text(self, bot: Bot, channel: ChannelConfig, post: Post, name: str, path: str):
-        options = LinkPreviewOptions(is_disabled=not post.show_preview, url=post.preview_url) if post.preview_url else LinkPreviewOptions(is_disabled=not post.show_preview)
+        options = _preview_options(post)
         try:
             return await bot.send_message(
                 chat_id=channel.chat, text=post.text, parse_mode=ParseMode.HTML, disable_notification=channel.silent, link_preview_options=options
             )
         except BadRequest as e:
-            if "can't parse entities" not in e.message.lower():
+            if CANT_PARSE not in e.message.lower():
                 raise
-            log.error("channel %s: %s: BUG: Telegram could not parse our HTML (%s); sent as plain text", name, path, e.message)
-            return await bot.send_message(
-                chat_id=channel.chat, text=to_plain(post.text), disable_notification=channel.silent, link_preview_options=options
-            )
+            _log_parse_bug(name, path, e)
+            return await bot.send_message(chat_id=channel.chat, text=to_plain(post.text), disable_notification=channel.silent, link_preview_options=options)
 
     async def _fetch_image(self, url: str, referer: str) -> bytes | None:
         """Download a picture Telegram could not fetch (hosts that demand a referrer), within the size limit."""
@@ -460,10 +541,12 @@ class Sender:
         try:
             async with httpx.AsyncClient(follow_redirects=True, timeout=self.config.telegram.read_timeout, headers=headers) as client:
                 async with client.stream("GET", url) as resp:
-                    if resp.status_code != 200 or not resp.headers.get("content-type", "").startswith("image/"):
-                        log.warning("picture %s: HTTP %d, %s", url, resp.status_code, resp.headers.get("content-type", "no type"))
+                    kind = resp.headers.get("content-type", "")
+                    if resp.status_code != 200 or not kind.startswith("image/"):
+                        log.warning("picture %s: HTTP %d, %s", url, resp.status_code, kind or "no content type")
                         return None
                     if int(resp.headers.get("content-length", "0") or 0) > limit:
+                        log.warning("picture %s: larger than %d bytes", url, limit)
                         return None
                     chunks, size = [], 0
                     async for chunk in resp.aiter_bytes():
@@ -473,37 +556,47 @@ class Sender:
                             return None
                         chunks.append(chunk)
                     return b"".join(chunks) or None
-        except httpx.HTTPError as e:
+        except (httpx.HTTPError, ValueError) as e:
             log.warning("picture %s: cannot fetch: %s", url, type(e).__name__)
             return None
 
     async def _edit(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict, post: Post, current_hash: str) -> None:
         name, path = channel.name, row["path"]
         sent = store.message(name, path)
-        if sent is None:
+        if sent is None or sent["kind"] == DRY_RUN_KIND:
             with store.transaction():
                 store.mark_done(row["id"], "cancelled", _now(), "no message to edit")
             return
+        chat, message_id = sent["chat"], sent["message_id"]
         try:
-            if sent["kind"] == "photo":
-                await bot.edit_message_caption(chat_id=sent["chat"], message_id=sent["message_id"], caption=post.text, parse_mode=ParseMode.HTML)
+            if sent["kind"] == "photo" and post.photo:
+                try:  # the picture may have changed too
+                    await bot.edit_message_media(
+                        chat_id=chat, message_id=message_id, media=InputMediaPhoto(post.photo, caption=post.text, parse_mode=ParseMode.HTML)
+                    )
+                except BadRequest as e:
+                    if not _photo_error(e):
+                        raise
+                    await bot.edit_message_caption(chat_id=chat, message_id=message_id, caption=post.text, parse_mode=ParseMode.HTML)
+            elif sent["kind"] == "photo":
+                await bot.edit_message_caption(chat_id=chat, message_id=message_id, caption=post.text, parse_mode=ParseMode.HTML)
             else:
                 await bot.edit_message_text(
-                    chat_id=sent["chat"], message_id=sent["message_id"], text=post.text, parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=not post.show_preview),
-                )  # fmt: skip
+                    chat_id=chat, message_id=message_id, text=post.text, parse_mode=ParseMode.HTML, link_preview_options=_preview_options(post)
+                )
         except BadRequest as e:
-            if "message is not modified" not in e.message.lower() and "message to edit not found" not in e.message.lower():
+            text = e.message.lower()
+            if "message is not modified" not in text and "message to edit not found" not in text:
                 raise
         with store.transaction():
             store.mark_done(row["id"], "sent", _now())
-            store.put_message(name, path, sent["chat"], sent["message_id"], sent["kind"], current_hash, _now())
+            store.put_message(name, path, chat, message_id, sent["kind"], current_hash, _now())
         self.counters_.sent[name] += 1
-        log.info("channel %s: edited message %d for %s", name, sent["message_id"], path)
+        log.info("channel %s: edited message %d for %s", name, message_id, path)
 
     async def _delete(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict) -> None:
         sent = store.message(channel.name, row["path"])
-        if sent is not None:
+        if sent is not None and sent["kind"] != DRY_RUN_KIND:
             try:
                 await bot.delete_message(chat_id=sent["chat"], message_id=sent["message_id"])
             except BadRequest as e:
@@ -515,16 +608,24 @@ class Sender:
         log.info("channel %s: deleted the message for %s", channel.name, row["path"])
 
     def _retry(self, store: Store, row_id: int, attempts: int, name: str, path: str, error: str) -> None:
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
-        with store.transaction():
-            store.mark_retry(row_id, _now() + timedelta(seconds=delay), error)
         self.counters_.failed[name] += 1
+        if attempts >= self.config.telegram.max_attempts:
+            self._dead(store, row_id, name, path, f"gave up after {attempts} attempts; last: {error}")
+            return
+        delay = min(BACKOFF_CAP, self.backoff * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
+        with store.transaction():
+            store.mark_retry(row_id, _now() + timedelta(seconds=delay), logs.REDACTOR.redact(error))
         log.warning("channel %s: %s: %s; attempt %d, retrying in %.1f s", name, path, error, attempts, delay)
+
+    def _dead(self, store: Store, row_id: int, name: str, path: str, error: str) -> None:
+        with store.transaction():
+            store.mark_done(row_id, "dead", _now(), logs.REDACTOR.redact(error))
+        log.error("channel %s: %s: %s; the post is dead (`feeder status` lists it, `feeder retry` queues it again)", name, path, error)
 
     def _pause(self, store: Store, row_id: int, name: str, reason: str) -> None:
         with store.transaction():
             store.refund_attempt(row_id)
-            store.set_paused(name, reason)
+            store.set_paused(name, logs.REDACTOR.redact(reason))
         self.counters_.failed[name] += 1
         log.error("channel %s: PAUSED: %s. Its queue is kept; fix it and reload the config (systemctl reload feeder).", name, reason)
 
@@ -549,16 +650,42 @@ class Sender:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
         with store.transaction():
             store.mark_done(row["id"], "dry_run", _now())
+            if row["action"] == "delete":
+                store.drop_message(channel.name, row["path"])
+            else:  # as if sent: a later change is an edit, not a new post
+                store.put_message(channel.name, row["path"], channel.chat, 0, DRY_RUN_KIND, store.content_hash(row["path"]) or row["content_hash"], _now())
         self.counters_.sent[channel.name] += 1
         first = post.text.splitlines()[0] if post and post.text else ""
         log.info("dry run: would %s to %s: %s", row["action"], channel.chat, first[:120])
 
 
-def _seconds(value) -> float:
+def _text_version(post: Post) -> Post:
+    """The post as text, for when its picture cannot be sent."""
+    return Post(text=post.text, photo=None, preview_url=None, show_preview=False)
+
+
+def _preview_options(post: Post) -> LinkPreviewOptions:
+    if post.preview_url:
+        return LinkPreviewOptions(is_disabled=not post.show_preview, url=post.preview_url)
+    return LinkPreviewOptions(is_disabled=not post.show_preview)
+
+
+def _photo_error(e: BadRequest) -> bool:
+    text = e.message.lower()
+    return any(err in text for err in PHOTO_URL_ERRORS)
+
+
+def _log_parse_bug(name: str, path: str, e: BadRequest) -> None:
+    log.error("channel %s: %s: BUG: Telegram could not parse our HTML (%s); sent as plain text", name, path, e.message)
+
+
+def _retry_after(e: RetryAfter) -> float:
+    # PTB 22.2+ keeps a timedelta; the public attribute warns (deprecated int) unless PTB_TIMEDELTA is set
+    value = getattr(e, "_retry_after", None)
+    if not isinstance(value, timedelta):
+        value = e.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def _now() -> datetime:
     return datetime.now(timezone.utc)
-
-

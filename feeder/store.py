@@ -342,6 +342,17 @@ class Store:
         q = "SELECT 1 FROM outbox WHERE channel=? AND path=? AND state IN ('pending','sending') AND action='post'"
         return self.db.execute(q, (channel, path)).fetchone() is not None
 
+    def open_rows(self, channel: str, path: str) -> list[tuple[str, str]]:
+        """(action, state) of the rows of an article in a channel that are not finished: pending, sending or dead."""
+        q = "SELECT action, state FROM outbox WHERE channel=? AND path=? AND state IN ('pending','sending','dead') ORDER BY id"
+        return [(action, state) for action, state in self.db.execute(q, (channel, path))]
+
+    def outbox_rows(self, channel: str | None = None) -> list[dict]:
+        """Every outbox row (of one channel), oldest first: for status and tests."""
+        keys = ("id", "channel", "path", "action", "state", "content_hash", "attempts", "not_before", "last_error", "created", "done")
+        q = f"SELECT {', '.join(keys)} FROM outbox" + (" WHERE channel=?" if channel else "") + " ORDER BY id"
+        return [dict(zip(keys, r)) for r in self.db.execute(q, (channel,) if channel else ())]
+
     def cancel_pending(self, channel: str, path: str, now: datetime) -> None:
         self.db.execute(
             "UPDATE outbox SET state='cancelled', done=? WHERE channel=? AND path=? AND state IN ('pending','dead') AND action!='delete'",

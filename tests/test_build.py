@@ -6,6 +6,7 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import quote
 
 import feedparser
 import pytest
@@ -85,7 +86,7 @@ def test_per_category_and_author_feeds_and_opml(corpus_site):
     opml = (out / "feeds.opml").read_text(encoding="utf-8")
     written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.name in ("rss.xml", "atom.xml", "feed.json"))
     for rel in written:
-        assert f'xmlUrl="https://example.org/{rel}"' in opml
+        assert f'xmlUrl="https://example.org/{quote(rel)}"' in opml
     assert opml.count("<outline ") == len(written)
 
 

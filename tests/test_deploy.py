@@ -12,6 +12,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from fake_telegram import FakeTelegram
+
 from tests.conftest import article, write_config
 
 TOKEN = "987654321:AAE-secret-token-for-the-credential-test"

@@ -342,6 +342,20 @@ class Pipeline:
             report.written.append(OPML_NAME)
 
 
+def make_pipeline(config: Config, store: Store, clock: Callable[[], datetime] = utcnow) -> Pipeline:
+    """The pipeline for a config: with the Telegram router when channels are configured.
+
+    ``feeder build`` fills the outbox too, so an article first seen by a build
+    is still posted by ``feeder run``.
+    """
+    router = None
+    if config.channels:
+        from feeder.outbox import Router
+
+        router = Router(config)
+    return Pipeline(config, store, clock=clock, router=router)
+
+
 @dataclass(frozen=True)
 class _Reader:
     """Reads one changed file (in a worker process): an Article without its body, an error, or 'same'."""

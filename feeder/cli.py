@@ -93,7 +93,7 @@ def _extra_commands():
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from feeder.build import Pipeline
+    from feeder.build import make_pipeline
     from feeder.store import Store
 
     config = load_config(args.config, seeds=args.seeds, output=args.out)
@@ -101,7 +101,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     progress = _Progress() if sys.stderr.isatty() else None
     with Store(config.paths.state) as store:
-        pipeline = Pipeline(config, store)
+        pipeline = make_pipeline(config, store)
         scan, publish = pipeline.build(progress=progress)
         if progress:
             progress.done()

@@ -31,7 +31,7 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feeder import notify
-from feeder.build import Pipeline, ScanReport
+from feeder.build import Pipeline, ScanReport, make_pipeline
 from feeder.config import Config, load_config
 from feeder.errors import ConfigError, FeederError
 from feeder.serve import FeedServer
@@ -317,12 +317,7 @@ class Service:
     # -- parts ---------------------------------------------------------------
 
     def _make_pipeline(self, config: Config) -> Pipeline:
-        router = None
-        if config.channels:
-            from feeder.outbox import Router
-
-            router = Router(config)
-        return Pipeline(config, self.store, router=router)
+        return make_pipeline(config, self.store)
 
     def _start_server(self, config: Config) -> None:
         from feeder.metrics import render_metrics

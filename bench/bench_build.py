@@ -16,7 +16,9 @@ and cached under bench/out/corpus-N/, which git ignores) it runs
 * edit 1     a rebuild after that new article's body changed
 * delete 1   a rebuild after it was deleted
 
-Each case runs ``--repeat`` times (default 3); the table shows the median
+Each case runs ``--repeat`` times (default 3) plus once more with memory
+sampling (left out of the times: sampling /proc every 10 ms slows a 2-core
+machine by about 10 %); the table shows the median
 wall time (from fork to exit, as a user sees it, interpreter start-up
 included), the median time feeder reports on its summary line (start-up
 excluded), and the largest peak memory
@@ -26,8 +28,9 @@ seen over the runs, measured two ways:
   (``wait4`` rusage of the ``feeder`` process, which covers the worker
   processes it reaped; what ``/usr/bin/time -v`` reports);
 * tree PSS: the peak of the summed proportional set size of ``feeder`` and
-  its worker processes, sampled every 10 ms from /proc (forked workers share
-  pages with their parent; PSS counts each shared page once overall).
+  its worker processes, sampled every 10 ms from /proc in the extra run
+  (forked workers share pages with their parent; PSS counts each shared page
+  once overall; the summed RSS, also shown, counts them once per process).
 
 The corpus is restored after the incremental cases, so the cache stays valid.
 """
@@ -271,14 +274,25 @@ class Run:
     tree_rss_kb: int  # sampled sum over the tree
     tree_pss_kb: int  # sampled sum over the tree
     summary: str
+    sampled: bool = False
 
 
-def run_build(config: Path, extra: list[str] = ()) -> Run:
-    """``feeder build -c config``: wall time and memory."""
+class _NoSampler:
+    peak_rss = peak_pss = 0
+
+    def __enter__(self) -> "_NoSampler":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+def run_build(config: Path, extra: list[str] = (), sample: bool = False) -> Run:
+    """``feeder build -c config``: wall time and memory (the tree's PSS too when ``sample``)."""
     cmd = [*feeder_command(), "build", "-c", str(config), *extra]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    with Sampler(proc.pid) as sampler:
+    with Sampler(proc.pid) if sample else _NoSampler() as sampler:
         # read the pipes in threads so a chatty build never blocks on a full pipe
         out: dict[str, bytes] = {}
         readers = [
@@ -295,7 +309,7 @@ def run_build(config: Path, extra: list[str] = ()) -> Run:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{out.get('err', b'').decode(errors='replace')[-3000:]}")
     summary = out.get("out", b"").decode(errors="replace").strip().splitlines()
-    return Run(wall, usage.ru_maxrss, sampler.peak_rss, sampler.peak_pss, summary[-1] if summary else "")
+    return Run(wall, usage.ru_maxrss, sampler.peak_rss, sampler.peak_pss, summary[-1] if summary else "", sample)
 
 
 # -- the benchmark ---------------------------------------------------------------
@@ -308,17 +322,21 @@ class Case:
     runs: list[Run] = field(default_factory=list)
 
     @property
+    def timed(self) -> list[Run]:
+        return [r for r in self.runs if not r.sampled] or self.runs
+
+    @property
     def wall(self) -> float:
-        return statistics.median(r.wall for r in self.runs)
+        return statistics.median(r.wall for r in self.timed)
 
     @property
     def own(self) -> str:
         """The median time feeder itself reports (its summary line: without interpreter start-up)."""
-        times = [float(m.group(1)) for r in self.runs if (m := re.search(r" in ([0-9.]+) s$", r.summary))]
+        times = [float(m.group(1)) for r in self.timed if (m := re.search(r" in ([0-9.]+) s$", r.summary))]
         return f"{statistics.median(times):.2f}" if times else "?"
 
     def row(self) -> str:
-        walls = [r.wall for r in self.runs]
+        walls = [r.wall for r in self.timed]
         spread = f"{min(walls):.2f}–{max(walls):.2f}" if len(walls) > 1 else ""
         mb = lambda kb: f"{kb / 1024:.0f}"  # noqa: E731
         return (
@@ -342,36 +360,39 @@ def bench_size(n: int, repeat: int, verbose: bool) -> list[Case]:
     config = write_config(work, seeds)
     remove_extras(seeds, n, 16)
 
-    def measure(case: Case) -> Run:
-        r = run_build(config)
+    def measure(case: Case, sample: bool) -> Run:
+        r = run_build(config, sample=sample)
         case.runs.append(r)
         if verbose:
-            log(f"  {n:>7} {case.name:<10} {r.wall:6.2f} s  maxrss {r.maxrss_kb / 1024:5.0f} MB  tree pss {r.tree_pss_kb / 1024:5.0f} MB | {r.summary}")
+            what = f"tree pss {r.tree_pss_kb / 1024:5.0f} MB (sampled run, not timed)" if sample else f"{r.wall:6.2f} s"
+            log(f"  {n:>7} {case.name:<15} maxrss {r.maxrss_kb / 1024:5.0f} MB  {what} | {r.summary}")
         return r
 
     cold, unchanged = Case(n, "cold"), Case(n, "unchanged")
     touch, add, edit, delete = Case(n, "touch 1"), Case(n, "add 1 (newest)"), Case(n, "edit 1"), Case(n, "delete 1")
-    for _ in range(repeat):
+    # run 0 of every case samples the tree's memory from /proc, which slows a
+    # 2-core machine by ~10 %: it is left out of the times
+    for k in range(repeat + 1):
         shutil.rmtree(work / "public", ignore_errors=True)
         shutil.rmtree(work / "state", ignore_errors=True)
-        measure(cold)
-    for _ in range(repeat):
-        measure(unchanged)
+        measure(cold, sample=k == 0)
+    for k in range(repeat + 1):
+        measure(unchanged, sample=k == 0)
     victim_rel, _ = gen_corpus.article(n // 2, SEED)
     victim = seeds / victim_rel
     try:
-        for k in range(repeat):
+        for k in range(repeat + 1):
             now = time.time_ns()
             os.utime(victim, ns=(now, now))
-            measure(touch)
+            measure(touch, sample=k == 0)
 
             rel, path, text = new_article(seeds, n + k)
-            measure(add)
+            measure(add, sample=k == 0)
             with open(path, "ab") as f:
                 f.write(f"\n<p>Edited by the benchmark, take {k}.</p>\n".encode())
-            measure(edit)
+            measure(edit, sample=k == 0)
             path.unlink()
-            measure(delete)
+            measure(delete, sample=k == 0)
     finally:
         remove_extras(seeds, n, 16)
     return [cold, unchanged, touch, add, edit, delete]

@@ -70,7 +70,9 @@ from bench_build import (  # noqa: E402
     hwm_kb,
     log,
     machine_line,
+    rss_kb,
     run_build,
+    tree,
     tree_memory_kb,
     write_config,
 )
@@ -118,10 +120,10 @@ class ServiceProcess:
                 return time.perf_counter() - self.started
         raise SystemExit(f"the service was not ready within {timeout} s; see {self.log.name}")
 
-    def memory(self) -> tuple[float, float]:
-        """(RSS MB, PSS MB) of the service's process tree."""
+    def memory(self) -> tuple[float, float, float, int]:
+        """(RSS MB of the main process, RSS MB and PSS MB of its process tree, processes in the tree)."""
         rss, pss = tree_memory_kb(self.proc.pid)
-        return rss / 1024, pss / 1024
+        return rss_kb(self.proc.pid) / 1024, rss / 1024, pss / 1024, len(tree(self.proc.pid))
 
     def stop(self, timeout: float = 30) -> tuple[int | None, float]:
         t = time.perf_counter()
@@ -197,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--events", type=int, default=1440, help="events for the memory test (default 1440: one a minute for a day)")
     ap.add_argument("--event-interval", type=float, default=0.25, help="seconds between those events (default 0.25)")
     ap.add_argument("--rescans", type=int, default=5, help="timed idle rescans (default 5)")
+    ap.add_argument("--no-stress", dest="stress", action="store_false", help="skip the adds under load")
     ap.add_argument("--quick", action="store_true", help="2,000 articles, 5 tries, 200 events")
     a = ap.parse_args(argv)
     if a.quick:
@@ -219,8 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     next_index = n  # new articles get indices n, n+1, ...
     added: dict[int, Path] = {}  # new articles still on disk
     touched: set[int] = set()  # generated articles changed or deleted (restored at the end)
+    deleted_generated: set[int] = set()
     rows: list[tuple[str, str, str, str]] = []
-    mem: list[tuple[str, float, float]] = []
+    mem: list[tuple[str, float, float, float, int]] = []
 
     build = run_build(config)
     log(f"prime: {build.summary}")
@@ -265,9 +269,41 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, f"{len(values)}", f"{med * 1000:.0f} / {worst * 1000:.0f}", minus))
         mem.append(("after the latency tries", *service.memory()))
 
+        # -- the same under load: adds that land while other files are still settling
+        if a.stress:
+            stream = a.settle / 2
+            lat, next_index = _stream(seeds, feed, next_index, added, a.tries, stream, timeout=90)
+            med, worst = summary(lat)
+            rows.append((
+                f"add, one every {stream * 1000:.0f} ms (a steady stream)", f"{len(lat)}",
+                f"{med * 1000:.0f} / {worst * 1000:.0f}", f"{(med - a.settle) * 1000:.0f} / {(worst - a.settle) * 1000:.0f}",
+            ))  # fmt: skip
+            lat = []
+            for k in range(3):
+                i = next_index
+                next_index += 1
+                rel, text = gen_corpus.new_article_text(i, SEED, when=datetime.now(timezone.utc), well_formed=True)
+                t = write_file(seeds / rel, text.encode("utf-8"))
+                added[i] = seeds / rel
+                time.sleep(a.settle / 2)
+                j = rng.randrange(n)  # an unrelated old article goes while the new one settles
+                while j in deleted_generated:
+                    j = rng.randrange(n)
+                touched.add(j)
+                deleted_generated.add(j)
+                (seeds / gen_corpus.article(j, SEED)[0]).unlink()
+                lat.append(feed.wait(lambda b, g=entry_id(rel).encode(): g in b, t, timeout=90))
+                log(f"  add + unrelated delete {k + 1}: {lat[-1] * 1000:6.0f} ms")
+                time.sleep(0.5)
+            med, worst = summary(lat)
+            rows.append((
+                f"add, then {a.settle / 2 * 1000:.0f} ms later an unrelated delete", f"{len(lat)}",
+                f"{med * 1000:.0f} / {worst * 1000:.0f}", f"{(med - a.settle) * 1000:.0f} / {(worst - a.settle) * 1000:.0f}",
+            ))  # fmt: skip
+            mem.append(("after the load tries", *service.memory()))
+
         # -- a day's events ------------------------------------------------------
         counts = {"add": 0, "change": 0, "delete": 0}
-        deleted_generated: set[int] = set()
         t_events = time.perf_counter()
         for e in range(a.events):
             r = rng.random()
@@ -357,14 +393,44 @@ def main(argv: list[str] | None = None) -> int:
         f"({'OK' if known == expected else 'MISMATCH'})."
     )
     print()
-    print("| service memory | RSS MB (tree) | PSS MB (tree) |")
-    print("|---|---:|---:|")
-    for label, rss, pss in mem:
-        print(f"| {label} | {rss:.0f} | {pss:.0f} |")
+    print("| service memory | RSS MB (main process) | RSS MB (tree) | PSS MB (tree) | processes |")
+    print("|---|---:|---:|---:|---:|")
+    for label, main_rss, rss, pss, procs in mem:
+        print(f"| {label} | {main_rss:.0f} | {rss:.0f} | {pss:.0f} | {procs} |")
     print()
     print(f"Peak RSS of the service process (VmHWM): {service_hwm:.0f} MB. SIGTERM: exit code {rc} in {stop_took:.2f} s.")
     log("\nidle rescan profile (cProfile, cumulative):\n" + profile)
     return 0
+
+
+def _stream(seeds: Path, feed: FeedFile, index: int, added: dict, count: int, every: float, timeout: float):
+    """Write ``count`` new articles, one every ``every`` s, polling the feed meanwhile; each one's latency."""
+    from feeder.derive import entry_id
+
+    pending: dict[bytes, float] = {}
+    latency: list[float] = []
+    next_write = time.perf_counter()
+    written = 0
+    deadline = None
+    while pending or written < count:
+        now = time.perf_counter()
+        if written < count and now >= next_write:
+            rel, text = gen_corpus.new_article_text(index, SEED, when=datetime.now(timezone.utc), well_formed=True)
+            pending[entry_id(rel).encode()] = write_file(seeds / rel, text.encode("utf-8"))
+            added[index] = seeds / rel
+            index += 1
+            written += 1
+            next_write += every
+            if written == count:
+                deadline = time.perf_counter() + timeout
+        data = feed.data()
+        for guid in [g for g in pending if g in data]:
+            latency.append(time.perf_counter() - pending.pop(guid))
+        if deadline and time.perf_counter() > deadline:
+            raise SystemExit(f"{len(pending)} streamed articles never reached the feed")
+        time.sleep(POLL)
+    log(f"  stream of {count}, one every {every * 1000:.0f} ms: " + " ".join(f"{x * 1000:.0f}" for x in latency) + " ms")
+    return latency, index
 
 
 def _state_articles(config: Path) -> int:
@@ -387,6 +453,9 @@ def _idle_rescans(config_path: Path, runs: int) -> tuple[list[float], str]:
     from feeder.config import load_config
     from feeder.store import Store
 
+    import logging
+
+    logging.getLogger("feeder").setLevel(logging.ERROR)  # the restored files' warnings were logged by the service already
     config = load_config(config_path)
     with Store(config.paths.state) as store:
         pipeline = Pipeline(config, store)

@@ -15,8 +15,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import zoneinfo
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -104,10 +103,17 @@ class Router:
       ``telegram.delete_removed`` its message is deleted.
     """
 
-    def __init__(self, config: Config):
+    def __init__(self, config: Config, on_queued: Callable[[], None] | None = None):
         self.config = config
         self.channels = config.channels
+        #: called once a scan's rows are committed, if it queued any (the service wakes the sender)
+        self.on_queued = on_queued
         self._ready: set[str] = set()
+        self._queued = False
+
+    def _enqueue(self, store: Store, channel: str, path: str, action: str, content_hash: str, now: datetime) -> None:
+        store.enqueue(channel, path, action, content_hash, now)
+        self._queued = True
 
     def _is_ready(self, store: Store, name: str) -> bool:
         if name not in self._ready and store.channel_ready(name):
@@ -122,7 +128,7 @@ class Router:
                 if store.message(channel.name, path) is not None:
                     self._changed(store, channel, path, article, now)  # deleted and written again: one message still
                 elif wants(channel, article.categories, article.author):
-                    store.enqueue(channel.name, path, "post", article.content_hash, now)
+                    self._enqueue(store, channel.name, path, "post", article.content_hash, now)
             elif action == "changed" and article is not None:
                 self._changed(store, channel, path, article, now)
             elif action == "deleted":
@@ -138,27 +144,30 @@ class Router:
                 return
             action = "edit" if mode == "edit" else "post"
             if (action, "pending") not in open_rows:  # a queued one renders the file as it is when sent
-                store.enqueue(name, path, action, article.content_hash, now)
+                self._enqueue(store, name, path, action, article.content_hash, now)
             return
         if ("post", "sending") in open_rows:
             # in flight: it may carry the old text; an edit after it makes sure
             if mode == "edit" and ("edit", "pending") not in open_rows:
-                store.enqueue(name, path, "edit", article.content_hash, now)
+                self._enqueue(store, name, path, "edit", article.content_hash, now)
             return
         if any(a == "post" for a, _ in open_rows):
             return  # queued (sends the file as it is then) or dead (`feeder retry`)
         recent = article.date >= now - timedelta(hours=self.config.backfill.max_age_hours)
         if recent and wants(channel, article.categories, article.author):
-            store.enqueue(name, path, "post", article.content_hash, now)
+            self._enqueue(store, name, path, "post", article.content_hash, now)
 
     def _deleted(self, store: Store, channel: ChannelConfig, path: str, now: datetime) -> None:
         in_flight = ("post", "sending") in store.open_rows(channel.name, path)
         store.cancel_pending(channel.name, path, now)
         if self.config.telegram.delete_removed and (in_flight or store.message(channel.name, path) is not None):
-            store.enqueue(channel.name, path, "delete", "", now)
+            self._enqueue(store, channel.name, path, "delete", "", now)
 
     def prepare(self, store: Store, now: datetime) -> None:
-        """Give every channel seen for the first time its back catalogue: recent articles only, a few."""
+        """Give every channel seen for the first time its back catalogue: recent articles only, a few.
+
+        Called after the scan's transactions committed: ``on_queued`` is told here.
+        """
         b = self.config.backfill
         since = now - timedelta(hours=b.max_age_hours)
         for channel in self.channels:
@@ -169,13 +178,16 @@ class Router:
             chosen = candidates[: b.max_posts]
             with store.transaction():
                 for meta in reversed(chosen):  # oldest first, so the channel reads in order
-                    store.enqueue(channel.name, meta.path, "post", store.content_hash(meta.path) or "", now)
+                    self._enqueue(store, channel.name, meta.path, "post", store.content_hash(meta.path) or "", now)
                 store.set_channel_ready(channel.name, total=store.article_count(), queued=len(chosen), now=now)
             self._ready.add(channel.name)
             log.info(
                 "channel %s: first start, %d recent articles queued, the back catalogue (%d older or over max_posts) is not sent",
                 channel.name, len(chosen), store.article_count() - len(chosen),
             )  # fmt: skip
+        if self._queued and self.on_queued is not None:
+            self.on_queued()
+        self._queued = False
 
 
 def preview(config: Config, path: Path) -> Iterator[tuple[ChannelConfig, Post]]:

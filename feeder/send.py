@@ -37,6 +37,7 @@ import json
 import logging
 import os
 import random
+import sqlite3
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -45,7 +46,7 @@ from pathlib import Path
 import httpx
 from telegram import Bot, InputFile, InputMediaPhoto, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from feeder import logs
@@ -66,10 +67,15 @@ RETRY_AFTER_MARGIN = 0.25
 #: Telegram's windows: the per-chat "20 a minute" and the bot's "30 a second"
 MINUTE, SECOND = 60.0, 1.0
 #: how often a channel with nothing to do looks at its queue again (``feeder retry`` runs in another process)
-POLL = 1.0
-#: libraries that may log a Bot API URL, which holds the token (httpx logs every request at INFO)
-LIBRARY_LOGGERS = ("httpx", "httpcore", "telegram", "telegram.Bot", "telegram.request", "telegram.request.BaseRequest",
-                   "telegram.request.HTTPXRequest")  # fmt: skip
+POLL = 0.5
+#: how long one write waits for the pass loop's transaction before the event loop is given back (then retried)
+DB_BUSY_WAIT = 0.05
+#: the loggers of the libraries under the sender (a filter acts only on its own logger's records, not its children's);
+#: httpx logs every request URL at INFO, and a Bot API URL holds the token
+LIBRARY_LOGGERS = (
+    "httpx", "httpcore.connection", "httpcore.http11", "httpcore.http2", "httpcore.proxy",
+    "telegram", "telegram.Bot", "telegram.request.BaseRequest", "telegram.request.HTTPXRequest",
+)  # fmt: skip
 PHOTO_URL_ERRORS = (
     "wrong file identifier/http url specified",
     "failed to get http url content",
@@ -283,10 +289,9 @@ class Sender:
         self._loop = asyncio.get_running_loop()
         main_event = self._events.setdefault("", asyncio.Event())
         store = Store(self.state_path)
+        store.set_busy_timeout(DB_BUSY_WAIT)
         try:
-            with store.transaction():
-                for channel in list(store.paused_channels()):
-                    store.set_paused(channel, None)  # a start reads the config afresh
+            await self._write(store, lambda: [store.set_paused(c, None) for c in list(store.paused_channels())])  # a start reads the config afresh
             try:
                 token = resolve_token(self.config.telegram)
             except TokenError as e:
@@ -355,9 +360,9 @@ class Sender:
         while not self._stopping.is_set():
             if self._reloaded:
                 self._reloaded = False
-                with store.transaction():
-                    for name in list(store.paused_channels()):
-                        store.set_paused(name, None)
+                paused = list(store.paused_channels())
+                if await self._write(store, lambda: [store.set_paused(name, None) for name in paused]):
+                    for name in paused:
                         log.info("channel %s: resumed after the config reload", name)
             channels = {c.name for c in self.config.channels}
             for name, task in list(tasks.items()):
@@ -416,18 +421,16 @@ class Sender:
                     await self._nap(event, min(wait, POLL))
                     continue
             if row["attempts"] >= self.config.telegram.max_attempts:  # e.g. max_attempts lowered since
-                self._dead(store, row["id"], name, row["path"], f"gave up after {row['attempts']} attempts")
+                await self._dead(store, row["id"], name, row["path"], f"gave up after {row['attempts']} attempts")
                 continue
             if bot is None:
-                self._dry_run(store, channel, row)
+                await self._dry_run(store, channel, row)
                 continue
             while (delay := limiter.delay(channel.chat)) > 0:
                 if not await self._nap(event, delay):
                     return
-            if self._stopping.is_set():
+            if self._stopping.is_set() or not await self._write(store, lambda: store.mark_sending(row["id"])):
                 return
-            with store.transaction():
-                store.mark_sending(row["id"])
             limiter.begin(channel.chat)
             try:
                 await self._deliver(store, bot, limiter, channel, row)
@@ -449,47 +452,48 @@ class Sender:
             try:
                 entry = read_entry(self.config, path, rules_of(self.config))
             except FileNotFoundError:
-                with store.transaction():
-                    store.mark_done(row_id, "cancelled", _now(), "the article file is gone")
+                await self._write(store, lambda: store.mark_done(row_id, "cancelled", _now(), "the article file is gone"))
                 return
             except (OSError, ArticleError) as e:
-                self._retry(store, row_id, attempts, name, path, f"cannot read the article: {e}")
+                await self._retry(store, row_id, attempts, name, path, f"cannot read the article: {e}")
                 return
             post = build_post(entry, channel)
             if row["action"] == "edit":
                 await self._edit(store, bot, channel, row, post, current_hash)
                 return
             message, kind = await self._send(bot, channel, post, entry.link, name, path)
-            with store.transaction():
+
+            def record() -> None:
                 store.mark_done(row_id, "sent", _now())
                 store.put_message(name, path, channel.chat, message.message_id, kind, current_hash, _now())
+
+            await self._write(store, record, must=True)
             self.counters_.sent[name] += 1
             self.counters_.last_sent_at = time.time()
             log.info("channel %s: posted %s (message %d)", name, path, message.message_id)
         except RetryAfter as e:
             seconds = _retry_after(e)
             limiter.block(channel.chat, seconds)
-            with store.transaction():
-                store.refund_attempt(row_id)
+            await self._write(store, lambda: store.refund_attempt(row_id))
             self.counters_.failed[name] += 1
             log.warning("channel %s: Telegram asks to wait %g s (flood control); this chat waits, others go on", name, seconds)
         except ChatMigrated as e:
-            self._pause(store, row_id, name, f'the chat moved to {e.new_chat_id}; set chat = "{e.new_chat_id}" and reload')
+            await self._pause(store, row_id, name, f'the chat moved to {e.new_chat_id}; set chat = "{e.new_chat_id}" and reload')
         except Forbidden as e:
-            self._pause(store, row_id, name, f"Telegram refuses: {e.message}")
+            await self._pause(store, row_id, name, f"Telegram refuses: {e.message}")
         except InvalidToken:
-            self._pause(store, row_id, name, "the bot token was refused (InvalidToken)")
+            await self._pause(store, row_id, name, "the bot token was refused (InvalidToken)")
         except BadRequest as e:
             if "chat not found" in e.message.lower():
-                self._pause(store, row_id, name, f"Telegram says: {e.message}")
+                await self._pause(store, row_id, name, f"Telegram says: {e.message}")
             else:
                 self.counters_.failed[name] += 1
-                self._dead(store, row_id, name, path, f"Telegram refused it: {e.message}")
+                await self._dead(store, row_id, name, path, f"Telegram refused it: {e.message}")
         except NetworkError as e:  # TimedOut, 5xx, dropped connections
-            self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e.message}")
+            await self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e.message}")
         except Exception as e:  # never let one post stop the channel
             log.exception("channel %s: %s: unexpected error", name, path)
-            self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e}")
+            await self._retry(store, row_id, attempts, name, path, f"{type(e).__name__}: {e}")
 
     async def _send(self, bot: Bot, channel: ChannelConfig, post: Post, link: str, name: str, path: str):
         """Send a post; returns (message, 'photo' | 'text'). Falls back as the failures call for."""
@@ -564,8 +568,7 @@ class Sender:
         name, path = channel.name, row["path"]
         sent = store.message(name, path)
         if sent is None or sent["kind"] == DRY_RUN_KIND:
-            with store.transaction():
-                store.mark_done(row["id"], "cancelled", _now(), "no message to edit")
+            await self._write(store, lambda: store.mark_done(row["id"], "cancelled", _now(), "no message to edit"))
             return
         chat, message_id = sent["chat"], sent["message_id"]
         try:
@@ -588,9 +591,11 @@ class Sender:
             text = e.message.lower()
             if "message is not modified" not in text and "message to edit not found" not in text:
                 raise
-        with store.transaction():
+        def record() -> None:
             store.mark_done(row["id"], "sent", _now())
             store.put_message(name, path, chat, message_id, sent["kind"], current_hash, _now())
+
+        await self._write(store, record, must=True)
         self.counters_.sent[name] += 1
         log.info("channel %s: edited message %d for %s", name, message_id, path)
 
@@ -602,39 +607,62 @@ class Sender:
             except BadRequest as e:
                 if "not found" not in e.message.lower() and "can't be deleted" not in e.message.lower():
                     raise
-        with store.transaction():
+        def record() -> None:
             store.mark_done(row["id"], "sent", _now())
             store.drop_message(channel.name, row["path"])
+
+        await self._write(store, record, must=True)
         log.info("channel %s: deleted the message for %s", channel.name, row["path"])
 
-    def _retry(self, store: Store, row_id: int, attempts: int, name: str, path: str, error: str) -> None:
+    async def _write(self, store: Store, work, *, must: bool = False) -> bool:
+        """Run ``work`` in one write transaction, without holding up the event loop.
+
+        While the pass loop holds the state file's write lock (a long scan or
+        publish), each try waits DB_BUSY_WAIT and gives the loop back; the
+        other channels go on meanwhile. Returns False if stopping first;
+        ``must`` (recording what Telegram accepted) tries until it lands.
+        """
+        pause = DB_BUSY_WAIT
+        while True:
+            try:
+                with store.transaction():
+                    work()
+                return True
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) and "busy" not in str(e):
+                    raise
+            if self._stopping.is_set() and not must:
+                return False
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    async def _retry(self, store: Store, row_id: int, attempts: int, name: str, path: str, error: str) -> None:
         self.counters_.failed[name] += 1
         if attempts >= self.config.telegram.max_attempts:
-            self._dead(store, row_id, name, path, f"gave up after {attempts} attempts; last: {error}")
+            await self._dead(store, row_id, name, path, f"gave up after {attempts} attempts; last: {error}")
             return
         delay = min(BACKOFF_CAP, self.backoff * 2 ** (attempts - 1)) * random.uniform(0.5, 1.5)
-        with store.transaction():
-            store.mark_retry(row_id, _now() + timedelta(seconds=delay), logs.REDACTOR.redact(error))
+        await self._write(store, lambda: store.mark_retry(row_id, _now() + timedelta(seconds=delay), logs.REDACTOR.redact(error)))
         log.warning("channel %s: %s: %s; attempt %d, retrying in %.1f s", name, path, error, attempts, delay)
 
-    def _dead(self, store: Store, row_id: int, name: str, path: str, error: str) -> None:
-        with store.transaction():
-            store.mark_done(row_id, "dead", _now(), logs.REDACTOR.redact(error))
+    async def _dead(self, store: Store, row_id: int, name: str, path: str, error: str) -> None:
+        await self._write(store, lambda: store.mark_done(row_id, "dead", _now(), logs.REDACTOR.redact(error)))
         log.error("channel %s: %s: %s; the post is dead (`feeder status` lists it, `feeder retry` queues it again)", name, path, error)
 
-    def _pause(self, store: Store, row_id: int, name: str, reason: str) -> None:
-        with store.transaction():
+    async def _pause(self, store: Store, row_id: int, name: str, reason: str) -> None:
+        def record() -> None:
             store.refund_attempt(row_id)
             store.set_paused(name, logs.REDACTOR.redact(reason))
+
+        await self._write(store, record)
         self.counters_.failed[name] += 1
         log.error("channel %s: PAUSED: %s. Its queue is kept; fix it and reload the config (systemctl reload feeder).", name, reason)
 
-    def _dry_run(self, store: Store, channel: ChannelConfig, row: dict) -> None:
+    async def _dry_run(self, store: Store, channel: ChannelConfig, row: dict) -> None:
         try:
             entry = read_entry(self.config, row["path"], rules_of(self.config)) if row["action"] != "delete" else None
         except (OSError, ArticleError) as e:
-            with store.transaction():
-                store.mark_done(row["id"], "cancelled", _now(), str(e))
+            await self._write(store, lambda: store.mark_done(row["id"], "cancelled", _now(), str(e)))
             return
         post = build_post(entry, channel) if entry is not None else None
         record = {
@@ -648,12 +676,16 @@ class Sender:
         }
         with open(self.state_path.parent / DRY_RUN_FILE, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        with store.transaction():
+
+        def done() -> None:
             store.mark_done(row["id"], "dry_run", _now())
             if row["action"] == "delete":
                 store.drop_message(channel.name, row["path"])
             else:  # as if sent: a later change is an edit, not a new post
-                store.put_message(channel.name, row["path"], channel.chat, 0, DRY_RUN_KIND, store.content_hash(row["path"]) or row["content_hash"], _now())
+                chash = store.content_hash(row["path"]) or row["content_hash"]
+                store.put_message(channel.name, row["path"], channel.chat, 0, DRY_RUN_KIND, chash, _now())
+
+        await self._write(store, done, must=True)
         self.counters_.sent[channel.name] += 1
         first = post.text.splitlines()[0] if post and post.text else ""
         log.info("dry run: would %s to %s: %s", row["action"], channel.chat, first[:120])

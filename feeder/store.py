@@ -326,6 +326,10 @@ class Store:
 
     # -- Telegram outbox ----------------------------------------------------
 
+    def set_busy_timeout(self, seconds: float) -> None:
+        """How long a write waits for another writer before "database is locked" (the sender waits briefly, then retries)."""
+        self.db.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+
     def channel_ready(self, name: str) -> bool:
         return self.fact("channel:" + name) is not None
 

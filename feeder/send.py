@@ -40,6 +40,7 @@ import random
 import sqlite3
 import threading
 import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -177,7 +178,9 @@ class RateLimiter:
         self._busy.add(chat)
 
     def end(self, chat: str) -> None:
-        """The request to ``chat`` finished (whatever the answer)."""
+        """The request to ``chat`` finished (whatever the answer); once per ``begin``."""
+        if chat not in self._busy:
+            return
         self._busy.discard(chat)
         now = self.clock()
         self._chat[chat].append(now)
@@ -186,6 +189,16 @@ class RateLimiter:
     def block(self, chat: str, seconds: float) -> None:
         """Telegram said 429 with ``retry_after`` = ``seconds`` for ``chat``."""
         self._blocked[chat] = max(self._blocked.get(chat, 0.0), self.clock() + seconds + RETRY_AFTER_MARGIN)
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """A row's post, rendered from its article file (before the rate-limit wait; checked again after it)."""
+
+    post: Post
+    link: str
+    #: the article's content hash when it was rendered (recorded with the message)
+    content_hash: str
 
 
 class _Counters:
@@ -426,46 +439,63 @@ class Sender:
             if bot is None:
                 await self._dry_run(store, channel, row)
                 continue
+            rendered = None
+            if row["action"] != "delete":  # rendered while the rate limit is waited out
+                rendered = await self._render(store, channel, row)
+                if rendered is None:
+                    continue
             while (delay := limiter.delay(channel.chat)) > 0:
                 if not await self._nap(event, delay):
                     return
+            if rendered is not None and (store.content_hash(row["path"]) or row["content_hash"]) != rendered.content_hash:
+                continue  # the article changed meanwhile: render it again
             if self._stopping.is_set() or not await self._write(store, lambda: store.mark_sending(row["id"])):
                 return
             limiter.begin(channel.chat)
             try:
-                await self._deliver(store, bot, limiter, channel, row)
+                await self._deliver(store, bot, limiter, channel, row, rendered)
             finally:
-                limiter.end(channel.chat)
+                limiter.end(channel.chat)  # if an error came before the answer
 
     # -- one row -----------------------------------------------------------
 
-    async def _deliver(self, store: Store, bot: Bot, limiter: RateLimiter, channel: ChannelConfig, row: dict) -> None:
+    async def _render(self, store: Store, channel: ChannelConfig, row: dict) -> _Rendered | None:
+        """The row's post from the article file as it is now; None when the row was dealt with (gone, unreadable)."""
+        name, path, row_id = channel.name, row["path"], row["id"]
+        # the hash before the file: if the file changes meanwhile, the recorded hash is the older one,
+        # and the next change edits the message (never the other way round)
+        content_hash = store.content_hash(path) or row["content_hash"]
+        try:
+            entry = read_entry(self.config, path, rules_of(self.config))
+        except FileNotFoundError:
+            await self._write(store, lambda: store.mark_done(row_id, "cancelled", _now(), "the article file is gone"))
+            return None
+        except (OSError, ArticleError) as e:
+            error = f"cannot read the article: {e}"
+        else:
+            return _Rendered(build_post(entry, channel), entry.link, content_hash)
+        if await self._write(store, lambda: store.mark_sending(row_id)):  # counts as an attempt
+            await self._retry(store, row_id, row["attempts"] + 1, name, path, error)
+        return None
+
+    async def _deliver(self, store: Store, bot: Bot, limiter: RateLimiter, channel: ChannelConfig, row: dict, rendered: _Rendered | None) -> None:
         name, path, row_id = channel.name, row["path"], row["id"]
         attempts = row["attempts"] + 1
         try:
-            if row["action"] == "delete":
-                await self._delete(store, bot, channel, row)
+            if row["action"] == "delete" or rendered is None:
+                await self._delete(store, bot, limiter, channel, row)
                 return
-            # the hash before the file: if the file changes meanwhile, the recorded hash is the older one,
-            # and the next change edits the message (never the other way round)
-            current_hash = store.content_hash(path) or row["content_hash"]
-            try:
-                entry = read_entry(self.config, path, rules_of(self.config))
-            except FileNotFoundError:
-                await self._write(store, lambda: store.mark_done(row_id, "cancelled", _now(), "the article file is gone"))
-                return
-            except (OSError, ArticleError) as e:
-                await self._retry(store, row_id, attempts, name, path, f"cannot read the article: {e}")
-                return
-            post = build_post(entry, channel)
             if row["action"] == "edit":
-                await self._edit(store, bot, channel, row, post, current_hash)
+                await self._edit(store, bot, limiter, channel, row, rendered.post, rendered.content_hash)
                 return
-            message, kind = await self._send(bot, channel, post, entry.link, name, path)
+            try:
+                message, kind = await self._send(bot, channel, rendered.post, rendered.link, name, path)
+            finally:
+                limiter.end(channel.chat)  # the answer is in: the limits count from here, not from our bookkeeping
 
             def record() -> None:
                 store.mark_done(row_id, "sent", _now())
-                store.put_message(name, path, channel.chat, message.message_id, kind, current_hash, _now())
+                store.put_message(name, path, channel.chat, message.message_id, kind, rendered.content_hash, _now())
 
             await self._write(store, record, must=True)
             self.counters_.sent[name] += 1
@@ -564,7 +594,7 @@ class Sender:
             log.warning("picture %s: cannot fetch: %s", url, type(e).__name__)
             return None
 
-    async def _edit(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict, post: Post, current_hash: str) -> None:
+    async def _edit(self, store: Store, bot: Bot, limiter: RateLimiter, channel: ChannelConfig, row: dict, post: Post, current_hash: str) -> None:
         name, path = channel.name, row["path"]
         sent = store.message(name, path)
         if sent is None or sent["kind"] == DRY_RUN_KIND:
@@ -591,6 +621,9 @@ class Sender:
             text = e.message.lower()
             if "message is not modified" not in text and "message to edit not found" not in text:
                 raise
+        finally:
+            limiter.end(channel.chat)
+
         def record() -> None:
             store.mark_done(row["id"], "sent", _now())
             store.put_message(name, path, chat, message_id, sent["kind"], current_hash, _now())
@@ -599,7 +632,7 @@ class Sender:
         self.counters_.sent[name] += 1
         log.info("channel %s: edited message %d for %s", name, message_id, path)
 
-    async def _delete(self, store: Store, bot: Bot, channel: ChannelConfig, row: dict) -> None:
+    async def _delete(self, store: Store, bot: Bot, limiter: RateLimiter, channel: ChannelConfig, row: dict) -> None:
         sent = store.message(channel.name, row["path"])
         if sent is not None and sent["kind"] != DRY_RUN_KIND:
             try:
@@ -607,6 +640,8 @@ class Sender:
             except BadRequest as e:
                 if "not found" not in e.message.lower() and "can't be deleted" not in e.message.lower():
                     raise
+            finally:
+                limiter.end(channel.chat)
         def record() -> None:
             store.mark_done(row["id"], "sent", _now())
             store.drop_message(channel.name, row["path"])
@@ -662,7 +697,8 @@ class Sender:
         try:
             entry = read_entry(self.config, row["path"], rules_of(self.config)) if row["action"] != "delete" else None
         except (OSError, ArticleError) as e:
-            await self._write(store, lambda: store.mark_done(row["id"], "cancelled", _now(), str(e)))
+            error = str(e)
+            await self._write(store, lambda: store.mark_done(row["id"], "cancelled", _now(), error))
             return
         post = build_post(entry, channel) if entry is not None else None
         record = {

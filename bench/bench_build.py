@@ -386,7 +386,7 @@ def bench_size(n: int, repeat: int, verbose: bool) -> list[Case]:
             os.utime(victim, ns=(now, now))
             measure(touch, sample=k == 0)
 
-            rel, path, text = new_article(seeds, n + k)
+            _, path, _ = new_article(seeds, n + k)
             measure(add, sample=k == 0)
             with open(path, "ab") as f:
                 f.write(f"\n<p>Edited by the benchmark, take {k}.</p>\n".encode())

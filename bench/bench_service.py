@@ -94,7 +94,7 @@ class ServiceProcess:
         env = dict(os.environ, NOTIFY_SOCKET=str(self.sock_path))
         for k in ("WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM", "INVOCATION_ID"):
             env.pop(k, None)
-        self.log = open(logfile, "wb")
+        self.log = open(logfile, "wb")  # noqa: SIM115 - closed in stop()
         self.started = time.perf_counter()
         self.proc = subprocess.Popen(
             [*feeder_command(), "run", "-c", str(config), "--no-serve"],
@@ -292,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
                 touched.add(j)
                 deleted_generated.add(j)
                 (seeds / gen_corpus.article(j, SEED)[0]).unlink()
-                lat.append(feed.wait(lambda b, g=entry_id(rel).encode(): g in b, t, timeout=90))
+                guid = entry_id(rel).encode()
+                lat.append(feed.wait(lambda b, g=guid: g in b, t, timeout=90))
                 log(f"  add + unrelated delete {k + 1}: {lat[-1] * 1000:6.0f} ms")
                 time.sleep(0.5)
             med, worst = summary(lat)
@@ -434,7 +435,7 @@ def _stream(seeds: Path, feed: FeedFile, index: int, added: dict, count: int, ev
 
 
 def _state_articles(config: Path) -> int:
-    out = subprocess.run([*feeder_command(), "status", "-c", str(config), "--json"], capture_output=True, text=True)
+    out = subprocess.run([*feeder_command(), "status", "-c", str(config), "--json"], capture_output=True, text=True, check=False)
     try:
         return int(json.loads(out.stdout)["articles"])
     except (ValueError, KeyError):
@@ -449,11 +450,11 @@ def _count(path: Path, needle: str) -> int:
 
 
 def _idle_rescans(config_path: Path, runs: int) -> tuple[list[float], str]:
+    import logging
+
     from feeder.build import Pipeline
     from feeder.config import load_config
     from feeder.store import Store
-
-    import logging
 
     logging.getLogger("feeder").setLevel(logging.ERROR)  # the restored files' warnings were logged by the service already
     config = load_config(config_path)

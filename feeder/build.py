@@ -114,8 +114,10 @@ class Pipeline:
             [self.rules_key, c.feeds.formats, c.feeds.limit, self.config.feeds_url, c.site.model_dump(mode="json"), _code_version()]
         )
         self._index: FeedIndex | None = None
-        #: when the newest still-changing file of the last scan will have settled (epoch seconds)
-        self.unsettled_until = 0.0
+        self._known: dict[str, Known] | None = None
+        #: files still being written when last looked at: path -> mtime_ns
+        self._unsettled: dict[str, int] = {}
+        self._settle_ns = 0
 
     # -- scan ---------------------------------------------------------------
 
@@ -128,6 +130,13 @@ class Pipeline:
             self._index = index
         return self._index
 
+    @property
+    def known(self) -> dict[str, Known]:
+        """What the store knows of every file (stat, hash), kept in memory and up to date."""
+        if self._known is None:
+            self._known = self.store.known_files()
+        return self._known
+
     def scan(self, settle: float = 0.0, progress: Progress | None = None, only: set[str] | None = None) -> ScanReport:
         """Look at the seeds folder, read what changed, record it. Never raises for an article.
 
@@ -136,18 +145,24 @@ class Pipeline:
         """
         started = time.perf_counter()
         report = ScanReport()
+        known = self.known
         if only is None:
             on_disk = scan.walk(self.seeds)
-            known = self.store.known_files()
+            scope = None
+            covered: set[str] | None = None
         else:
             on_disk, folders = scan.stat_paths(self.seeds, only)
-            known = self.store.known_for([p for p in only if p.endswith(scan.SUFFIX)], folders)
+            scope = {p for p in only if p.endswith(scan.SUFFIX)}
+            for folder in folders:  # a folder moved away or deleted takes its files with it
+                prefix = folder.rstrip("/") + "/"
+                scope.update(p for p in known if p.startswith(prefix))
+            covered = set(only) | scope | set(on_disk)
         report.seen = len(on_disk)
         now = self.clock()
-        d = scan.diff(on_disk, known, time.time_ns(), int(settle * 1e9))
+        settle_ns = int(settle * 1e9)
+        d = scan.diff(on_disk, known, time.time_ns(), settle_ns, scope)
+        self._track_unsettled(d.unsettled, covered, settle_ns)
         report.unsettled = [f.path for f in d.unsettled]
-        self.unsettled_until = max((f.mtime_ns for f in d.unsettled), default=0) / 1e9 + settle
-        index = self.index if (self._index is not None or d.changed or d.deleted) else None
         total = len(d.changed)
         reader = _Reader(self.seeds, self.tz)
         jobs = [(f, known.get(f.path)) for f in d.changed]
@@ -155,26 +170,50 @@ class Pipeline:
         for start in range(0, total, BATCH):
             batch = jobs[start : start + BATCH]
             with self.store.transaction():
-                for (f, k), result in zip(batch, results):
-                    self._record(f, result, k, now, report, index)
+                for (f, k), result in zip(batch, results, strict=False):
+                    self._record(f, result, k, now, report)
             if progress:
                 progress("reading", min(start + BATCH, total), total)
         if d.deleted:
             with self.store.transaction():
                 for path in d.deleted:
-                    self._delete(path, now, report, index)
+                    self._delete(path, now, report)
         if self.router is not None:
             self.router.prepare(self.store, now)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _record(self, f, result, known, now: datetime, report: ScanReport, index: FeedIndex | None) -> None:
+    def _track_unsettled(self, unsettled: list[SourceFile], covered: set[str] | None, settle_ns: int) -> None:
+        """Remember every file still being written, across scans, until a scan finds it settled."""
+        if covered is None:
+            self._unsettled.clear()
+        else:
+            for path in covered & self._unsettled.keys():
+                del self._unsettled[path]
+        for f in unsettled:
+            self._unsettled[f.path] = f.mtime_ns
+        self._settle_ns = settle_ns
+
+    def next_settle(self) -> float | None:
+        """When (epoch seconds) the earliest file still being written will have settled; None if none."""
+        if not self._unsettled:
+            return None
+        return (min(self._unsettled.values()) + self._settle_ns) / 1e9
+
+    def settled(self, now: float) -> set[str]:
+        """The files waited for whose settle window has passed by ``now`` (epoch seconds)."""
+        limit = now * 1e9 - self._settle_ns
+        return {path for path, mtime in self._unsettled.items() if mtime <= limit}
+
+    def _record(self, f: SourceFile, result, known: Known | None, now: datetime, report: ScanReport) -> None:
         store = self.store
         if result == "same":
             store.touch_article(f.path, f.size, f.mtime_ns)
+            self.known[f.path] = Known(f.size, f.mtime_ns, known.content_hash if known else None, False)
             return
         if isinstance(result, ArticleError):
             store.put_problem(f.path, f.size, f.mtime_ns, result.reason, result.line, now)
+            self.known[f.path] = Known(f.size, f.mtime_ns, known.content_hash if known else None, True)
             reason = f"line {result.line}: {result.reason}" if result.line else result.reason
             report.skipped.append((f.path, reason))
             log.warning("skipped %s: %s", result.where(), result.reason)
@@ -182,6 +221,7 @@ class Pipeline:
         article: Article = result
         report.read += 1
         status = store.put_article(article, f.size, f.mtime_ns, now)
+        self.known[f.path] = Known(f.size, f.mtime_ns, article.content_hash, False)
         for w in article.warnings:
             report.warnings.append((f.path, w))
             log.warning("%s: %s", f.path, w)
@@ -189,17 +229,16 @@ class Pipeline:
             return
         (report.new if status == "new" else report.changed).append(f.path)
         log.info("%s %s", "published" if status == "new" else "changed", f.path)
-        if index is not None:
-            report.touched |= index.add(Meta(f.path, article.date, article.categories, article.author))
+        report.touched |= self.index.add(Meta(f.path, article.date, article.categories, article.author))
         if self.router is not None:
             self.router.article_changed(store, status, f.path, article, now)
 
-    def _delete(self, path: str, now: datetime, report: ScanReport, index: FeedIndex | None) -> None:
+    def _delete(self, path: str, now: datetime, report: ScanReport) -> None:
+        self.known.pop(path, None)
         if self.store.delete_article(path):
             report.deleted.append(path)
             log.info("removed %s", path)
-            if index is not None:
-                report.touched |= index.remove(path)
+            report.touched |= self.index.remove(path)
             if self.router is not None:
                 self.router.article_changed(self.store, "deleted", path, None, now)
 

@@ -181,7 +181,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     for rel in sorted(files):
         try:
             data = (seeds / rel).read_bytes()
-            article = parse_article(rel, data, datetime.fromtimestamp(files[rel].mtime_ns / 1e9, timezone.utc), tz)
+            article = parse_article(rel, data, datetime.fromtimestamp(files[rel][1] / 1e9, timezone.utc), tz)
         except OSError as e:
             errors += 1
             print(f"error: {rel}: cannot read: {e.strerror}")

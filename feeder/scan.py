@@ -18,43 +18,49 @@ from feeder.store import Known
 SUFFIX = ".md"
 
 
-def walk(seeds: Path) -> dict[str, SourceFile]:
-    """Every ``*.md`` file under ``seeds``, recursively; hidden files and folders are skipped.
+#: (size, mtime_ns) of a file: all a scan looks at
+Stat = tuple[int, int]
 
-    Symbolic links to folders are not followed (no loops, nothing outside seeds).
+
+def walk(seeds: Path | str) -> dict[str, Stat]:
+    """Every ``*.md`` file under ``seeds``, recursively, with its size and mtime.
+
+    Hidden files and folders are skipped; symbolic links to folders are not
+    followed (no loops, nothing outside seeds). Plain tuples, one stat a
+    file: this is the whole cost of an idle rescan.
     """
-    found: dict[str, SourceFile] = {}
-    stack = [(seeds, "")]
+    found: dict[str, Stat] = {}
+    stack = [(os.fspath(seeds), "")]
     while stack:
         folder, prefix = stack.pop()
         try:
-            entries = list(os.scandir(folder))
-        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            it = os.scandir(folder)
+        except OSError:
             continue
-        for entry in entries:
-            name = entry.name
-            if name.startswith("."):
-                continue
-            rel = prefix + name
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append((Path(entry.path), rel + "/"))
-                elif name.endswith(SUFFIX) and entry.is_file():
-                    st = entry.stat()
-                    found[rel] = SourceFile(rel, st.st_size, st.st_mtime_ns)
-            except OSError:
-                continue  # vanished while we looked
+        with it:
+            for entry in it:
+                name = entry.name
+                if name[0] == ".":
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append((entry.path, prefix + name + "/"))
+                    elif name.endswith(SUFFIX) and entry.is_file():
+                        st = entry.stat()
+                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                except OSError:
+                    continue  # vanished while we looked
     return found
 
 
-def stat_paths(seeds: Path, paths: Iterable[str]) -> tuple[dict[str, SourceFile], list[str]]:
+def stat_paths(seeds: Path, paths: Iterable[str]) -> tuple[dict[str, Stat], list[str]]:
     """The article files among ``paths`` (relative), and the folders among them walked.
 
     For the file watcher: it names what changed, so only that is looked at.
     Returns the files found and the relative folders that were walked or
     may have held files (a folder moved away leaves only its own event).
     """
-    found: dict[str, SourceFile] = {}
+    found: dict[str, Stat] = {}
     folders: list[str] = []
     for rel in paths:
         parts = rel.split("/")
@@ -69,9 +75,9 @@ def stat_paths(seeds: Path, paths: Iterable[str]) -> tuple[dict[str, SourceFile]
             continue
         if os.path.isdir(full) and not full.is_symlink():
             folders.append(rel)
-            found.update({f"{rel}/{k}": SourceFile(f"{rel}/{k}", v.size, v.mtime_ns) for k, v in walk(full).items()})
+            found.update({f"{rel}/{k}": v for k, v in walk(full).items()})
         elif rel.endswith(SUFFIX) and full.is_file():
-            found[rel] = SourceFile(rel, st.st_size, st.st_mtime_ns)
+            found[rel] = (st.st_size, st.st_mtime_ns)
     return found, folders
 
 
@@ -85,24 +91,30 @@ class Diff:
     unsettled: list[SourceFile] = field(default_factory=list)
 
 
-def diff(on_disk: Mapping[str, SourceFile], known: Mapping[str, Known], now_ns: int, settle_ns: int) -> Diff:
+def diff(
+    on_disk: Mapping[str, Stat], known: Mapping[str, Known], now_ns: int, settle_ns: int, scope: Iterable[str] | None = None
+) -> Diff:
     """Compare the disk with the store. Pure.
 
     A file is changed when its size or mtime differs from what the store
     recorded (as an article or as a problem). A changed file whose mtime is
     within ``settle_ns`` of ``now_ns`` is still being written: it is left
-    for a later scan, so half a file is never published.
+    for a later scan, so half a file is never published. ``scope``: the
+    known paths the look covered (None: all of them); those not on disk
+    are deleted.
     """
     out = Diff()
-    for path, f in on_disk.items():
+    for path, (size, mtime_ns) in on_disk.items():
         k = known.get(path)
-        if k is not None and k.size == f.size and k.mtime_ns == f.mtime_ns:
+        if k is not None and k[0] == size and k[1] == mtime_ns:
             continue
-        if settle_ns and now_ns - f.mtime_ns < settle_ns:
+        f = SourceFile(path, size, mtime_ns)
+        if settle_ns and now_ns - mtime_ns < settle_ns:
             out.unsettled.append(f)
         else:
             out.changed.append(f)
-    out.deleted.extend(sorted(path for path in known if path not in on_disk))
+    gone = (path for path in (known if scope is None else scope) if path in known and path not in on_disk)
+    out.deleted.extend(sorted(gone))
     out.unsettled.sort(key=lambda f: f.path)
     out.changed.sort(key=lambda f: f.path)
     return out

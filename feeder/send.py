@@ -40,15 +40,18 @@ import random
 import sqlite3
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from telegram import Bot, InputFile, InputMediaPhoto, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
 
 from feeder import logs
 from feeder.config import ChannelConfig, Config, TelegramConfig
@@ -240,6 +243,8 @@ class Sender:
 
     def start(self) -> "Sender":
         guard_logs()
+        # PTB's own RetryAfter.__init__ reads its deprecated int attribute: not ours to act on
+        warnings.filterwarnings("ignore", message=r".*`retry_after`.*", category=PTBDeprecationWarning)
         self._thread = threading.Thread(target=self._thread_main, name="feeder-telegram", daemon=True)
         self._thread.start()
         self._ready.wait(10)
@@ -449,8 +454,11 @@ class Sender:
                     return
             if rendered is not None and (store.content_hash(row["path"]) or row["content_hash"]) != rendered.content_hash:
                 continue  # the article changed meanwhile: render it again
-            if self._stopping.is_set() or not await self._write(store, lambda: store.mark_sending(row["id"])):
+            claimed: list[bool] = []
+            if self._stopping.is_set() or not await self._write(store, lambda: claimed.append(store.mark_sending(row["id"]))):
                 return
+            if not claimed[-1]:
+                continue  # cancelled while it waited (the article was deleted)
             limiter.begin(channel.chat)
             try:
                 await self._deliver(store, bot, limiter, channel, row, rendered)
@@ -474,7 +482,8 @@ class Sender:
             error = f"cannot read the article: {e}"
         else:
             return _Rendered(build_post(entry, channel), entry.link, content_hash)
-        if await self._write(store, lambda: store.mark_sending(row_id)):  # counts as an attempt
+        claimed: list[bool] = []
+        if await self._write(store, lambda: claimed.append(store.mark_sending(row_id))) and claimed[-1]:  # counts as an attempt
             await self._retry(store, row_id, row["attempts"] + 1, name, path, error)
         return None
 
@@ -568,8 +577,20 @@ class Sender:
             _log_parse_bug(name, path, e)
             return await bot.send_message(chat_id=channel.chat, text=to_plain(post.text), disable_notification=channel.silent, link_preview_options=options)
 
-    async def _fetch_image(self, url: str, referer: str) -> bytes | None:
-        """Download a picture Telegram could not fetch (hosts that demand a referrer), within the size limit."""
+    async def _fetch_image(self, url: str, link: str) -> bytes | None:
+        """Download a picture Telegram could not fetch, within the size limit.
+
+        Image hosts that refuse hotlinking want a Referer: the article's page
+        first, then the image host's own front page.
+        """
+        parts = urlsplit(url)
+        for referer in dict.fromkeys((link, f"{parts.scheme}://{parts.netloc}/")):
+            data = await self._fetch_with(url, referer)
+            if data is not None:
+                return data
+        return None
+
+    async def _fetch_with(self, url: str, referer: str) -> bytes | None:
         limit = self.config.telegram.max_photo_bytes
         headers = {"Referer": referer, "User-Agent": "Mozilla/5.0 (compatible; feeder)"}
         try:
@@ -577,7 +598,7 @@ class Sender:
                 async with client.stream("GET", url) as resp:
                     kind = resp.headers.get("content-type", "")
                     if resp.status_code != 200 or not kind.startswith("image/"):
-                        log.warning("picture %s: HTTP %d, %s", url, resp.status_code, kind or "no content type")
+                        log.warning("picture %s (Referer %s): HTTP %d, %s", url, referer, resp.status_code, kind or "no content type")
                         return None
                     if int(resp.headers.get("content-length", "0") or 0) > limit:
                         log.warning("picture %s: larger than %d bytes", url, limit)

@@ -203,16 +203,15 @@ class Service:
             self._heartbeat = time.monotonic()
             if self._stopping.is_set():
                 break
-            time.sleep(0.02)  # let a burst of events gather
+            if not self._pending_due():
+                time.sleep(0.02)  # let a burst of events gather
             with self._lock:
                 reload, full, paths = self._reload, self._full, self._pending
                 self._reload, self._full, self._pending = False, False, set()
             if reload:
                 self._do_reload()
                 full = True
-            settled = self.pipeline.unsettled_until and time.time() >= self.pipeline.unsettled_until
-            if settled and not full:
-                full = True  # files we waited for: the full scan finds them wherever they are
+            paths |= self.pipeline.settled(time.time())  # files waited for, now settled
             if full or paths:
                 try:
                     self._pass(full=full, paths=paths)
@@ -220,18 +219,22 @@ class Service:
                     log.exception("a pass failed; the next one will try again")
                     self.pipeline = self._make_pipeline(self.config)
 
+    def _pending_due(self) -> bool:
+        """True when the wake-up is only for files whose settle window just ended: no need to wait."""
+        with self._lock:
+            requested = self._pending or self._full or self._reload
+        return not requested
+
     def _next_timeout(self) -> float:
-        until = self.pipeline.unsettled_until if self.pipeline else 0
-        if until:
-            return max(0.01, min(1.0, until - time.time()))
+        until = self.pipeline.next_settle() if self.pipeline else None
+        if until is not None:
+            return max(0.005, min(1.0, until - time.time()))
         return 1.0
 
     def _pass(self, full: bool, paths: set[str]) -> None:
         pipeline = self.pipeline
         settle = self.config.watch.settle
         report = pipeline.scan(settle=settle, only=None if full else paths, progress=self._progress)
-        if not report.unsettled:
-            pipeline.unsettled_until = 0.0
         published = None
         if report.touched or not pipeline.outputs_present() or self.store.fact("render_key") != pipeline.render_key:
             keys = report.touched if self.store.fact("render_key") == pipeline.render_key and pipeline.outputs_present() else None

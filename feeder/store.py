@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from feeder.errors import FeederError
 from feeder.model import Article, Entry
@@ -112,9 +113,12 @@ def from_iso(s: str) -> datetime:
     return datetime.fromisoformat(s)
 
 
-@dataclass(frozen=True, slots=True)
-class Known:
-    """What the store knows of a file on disk, for the scan to compare against."""
+class Known(NamedTuple):
+    """What the store knows of a file on disk, for the scan to compare against.
+
+    A named tuple, not a dataclass: the service keeps one per article file
+    in memory (100,000 of them), and a scan builds them all at start.
+    """
 
     size: int
     mtime_ns: int
@@ -190,32 +194,10 @@ class Store:
     # -- articles ---------------------------------------------------------
 
     def known_files(self) -> dict[str, Known]:
-        known = {
-            path: Known(size, mtime, chash, False)
-            for path, size, mtime, chash in self.db.execute("SELECT path, size, mtime_ns, content_hash FROM articles")
-        }
+        known = {row[0]: Known(row[1], row[2], row[3], False) for row in self.db.execute("SELECT path, size, mtime_ns, content_hash FROM articles")}
         for path, size, mtime in self.db.execute("SELECT path, size, mtime_ns FROM problems"):
             old = known.get(path)
             known[path] = Known(size, mtime, old.content_hash if old else None, True)
-        return known
-
-    def known_for(self, paths: Iterable[str], prefixes: Iterable[str] = ()) -> dict[str, Known]:
-        """Like known_files(), for some paths and every path under some folders only."""
-        known: dict[str, Known] = {}
-        wanted = list(paths)
-        rows: list[tuple] = []
-        for i in range(0, len(wanted), 500):
-            chunk = wanted[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            rows += [(*r, False) for r in self.db.execute(f"SELECT path, size, mtime_ns, content_hash FROM articles WHERE path IN ({marks})", chunk)]
-            rows += [(*r, None, True) for r in self.db.execute(f"SELECT path, size, mtime_ns FROM problems WHERE path IN ({marks})", chunk)]
-        for prefix in prefixes:
-            low, high = prefix.rstrip("/") + "/", prefix.rstrip("/") + "0"  # '0' sorts right after '/'
-            rows += [(*r, False) for r in self.db.execute("SELECT path, size, mtime_ns, content_hash FROM articles WHERE path >= ? AND path < ?", (low, high))]
-            rows += [(*r, None, True) for r in self.db.execute("SELECT path, size, mtime_ns FROM problems WHERE path >= ? AND path < ?", (low, high))]
-        for path, size, mtime, chash, problem in sorted(rows, key=lambda r: r[4]):  # problems last: they win
-            old = known.get(path)
-            known[path] = Known(size, mtime, chash if chash is not None else (old.content_hash if old else None), problem)
         return known
 
     def put_article(self, a: Article, size: int, mtime_ns: int, now: datetime) -> str:
@@ -380,8 +362,10 @@ class Store:
             return None
         return dict(zip(("id", "path", "action", "content_hash", "attempts", "not_before"), row))
 
-    def mark_sending(self, row_id: int) -> None:
-        self.db.execute("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=?", (row_id,))
+    def mark_sending(self, row_id: int) -> bool:
+        """Claim a row for a send (attempts + 1); False if it is no longer queued (cancelled meanwhile)."""
+        cur = self.db.execute("UPDATE outbox SET state='sending', attempts=attempts+1 WHERE id=? AND state IN ('pending','sending')", (row_id,))
+        return cur.rowcount > 0
 
     def mark_done(self, row_id: int, state: str, now: datetime, error: str | None = None) -> None:
         self.db.execute("UPDATE outbox SET state=?, done=?, last_error=? WHERE id=?", (state, iso(now), error, row_id))

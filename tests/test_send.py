@@ -382,9 +382,10 @@ class ImageHost:
             def do_GET(self):
                 referer = self.headers.get("Referer")
                 host.referers.append(referer)
-                if self.path == "/open.png" or (self.path == "/guarded.png" and referer):
+                own_site = f"http://127.0.0.1:{self.server.server_address[1]}/"
+                if self.path == "/open.png" or (self.path == "/guarded.png" and referer) or (self.path == "/own-site.png" and referer == own_site):
                     body, status, kind = host.PNG, 200, "image/png"
-                elif self.path == "/guarded.png":
+                elif self.path in ("/guarded.png", "/own-site.png"):
                     body, status, kind = b"hotlinking is not allowed", 403, "text/plain"
                 else:
                     body, status, kind = b"not found", 404, "text/plain"
@@ -428,6 +429,16 @@ def test_a_picture_telegram_cannot_fetch_is_fetched_here_and_uploaded(fake, make
     with Store(site.state, readonly=True) as store:
         assert store.message("a", "p00.md")["kind"] == "photo"
     assert_clean(tg)
+
+
+def test_a_host_that_wants_its_own_site_as_referer_gets_it(fake, make_site, image_host):
+    own = image_host.url("own-site.png")
+    tg = fake("@chan_a", photo_url_errors={own: "photo_wrong_type"})
+    site = make_site(tg, channel("a", "@chan_a")).start()
+    site.post("p00", headimg=own)
+    assert delivered(tg, "@chan_a", 1) == ["p00"]
+    assert tg.sent("@chan_a")[0].photo_upload_size == len(ImageHost.PNG)
+    assert image_host.referers == ["https://example.org/2021/08/30/p00/", image_host.url("")]
 
 
 @pytest.mark.parametrize("kind", ["photo_wrong_url", "photo_wrong_type"])
@@ -556,6 +567,34 @@ def test_stop_lets_a_request_in_flight_finish_and_records_it(fake, make_site):
     site.start()
     time.sleep(0.5)
     assert titles(tg, "@chan_a") == ["p00"]
+
+
+def test_a_post_cancelled_while_it_waits_out_a_429_is_not_sent(fake, make_site):
+    tg = fake("@chan_a")
+    tg.add_fault("flood", chat="@chan_a", retry_after=1, times=1)
+    site = make_site(tg, channel("a", "@chan_a")).start()
+    site.post("p00", "p01")
+    wait_for(lambda: tg.flood_429_count == 1, 5, "the 429")
+    (site.folder / "seeds" / "p00.md").unlink()  # deleted while the chat waits
+    site.scan()
+    assert delivered(tg, "@chan_a", 1) == ["p01"]
+    time.sleep(0.3)
+    assert titles(tg, "@chan_a") == ["p01"]
+    assert [(r["path"], r["state"]) for r in site.rows()] == [("p00.md", "cancelled"), ("p01.md", "sent")]
+    assert_clean(tg)
+
+
+def test_a_refused_token_stops_posting_not_the_service(fake, make_site, monkeypatch, caplog):
+    monkeypatch.setenv(TOKEN_ENV, "7012345678:AAwrongwrongwrongwrongwrongwrong123")
+    tg = fake("@chan_a")
+    site = make_site(tg, channel("a", "@chan_a")).start()
+    site.post("p00")
+    wait_for(lambda: "token was refused" in caplog.text, 5, "the error")
+    assert tg.all_sent() == [] and site.service.pipeline is not None
+    assert "wrongwrong" not in caplog.text
+    wait_for(lambda: len(site.rows()) == 1, 5, "the queued post")
+    time.sleep(0.3)
+    assert [r["state"] for r in site.rows()] == ["pending"]  # kept for when the token is fixed
 
 
 def test_stop_is_prompt_when_idle_and_while_waiting_out_a_429(fake, make_site):

@@ -260,3 +260,30 @@ def test_status_command_while_running(site, service):
         [sys.executable, "-m", "feeder", "status", "-c", str(site / "feeder.toml")], capture_output=True, text=True, timeout=30
     ).stdout
     assert "articles:   1" in text and "bad.md:1: no front matter" in text
+
+
+def test_a_settling_file_is_not_forgotten_when_other_events_come(site, service):
+    put(site, "a.md", article(title="Waiting to settle"))
+    time.sleep(SETTLE / 3)
+    put(site, "unrelated.txt", "an event about another file")  # a pass that does not see a.md
+    wait_for(lambda: titles(site) == {"Waiting to settle"}, timeout=SETTLE + 2)  # not the 30 s rescan
+
+
+def test_a_steady_stream_is_published_as_it_settles(site, service):
+    """Each file is published once it has settled, while others keep arriving."""
+    published_at: dict[str, float] = {}
+    written_at: dict[str, float] = {}
+    deadline = time.monotonic() + 3 * SETTLE + 1.5
+    i = 0
+    while time.monotonic() < deadline:
+        if i < 12:
+            put(site, f"s{i}.md", article(title=f"S{i}"))
+            written_at[f"S{i}"] = time.monotonic()
+            i += 1
+        for title in titles(site):
+            published_at.setdefault(title, time.monotonic())
+        time.sleep(SETTLE / 3)
+    assert set(published_at) == set(written_at)
+    # the first files were out long before the stream stopped
+    assert published_at["S0"] < written_at["S11"]
+    assert max(published_at[t] - written_at[t] for t in written_at) < SETTLE + 1.0

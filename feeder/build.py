@@ -9,6 +9,7 @@ derived entry by content hash, so unchanged work is never done twice.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -33,6 +34,8 @@ from feeder.store import Known, Store
 log = logging.getLogger("feeder")
 
 OPML_NAME = "feeds.opml"
+#: derived entries and written feeds are committed this many at a time
+COMMIT_EVERY = 100
 #: a scan reads and records this many files per transaction
 BATCH = 2000
 
@@ -293,30 +296,41 @@ class Pipeline:
         formats = self.config.feeds.formats
         jobs = [(fmt, channel, [entries[p] for p in top if p in entries]) for _, (channel, top, _) in ordered for fmt in formats]
         rendered = iter(workers.pmap(_render_job, jobs, chunksize=8))
-        with self.store.transaction():
-            for n, (key, (channel, _, signature)) in enumerate(ordered, 1):
-                names = []
-                for fmt in formats:
-                    data = next(rendered)
-                    rel = _join(channel.spec.folder, FILE_NAMES[fmt])
-                    try:
-                        if output.write_if_changed(self.output, rel, data):
-                            report.written.append(rel)
-                            log.info("wrote %s", rel)
-                    except OutputPathError as e:
-                        log.error("%s", e)
-                        continue
-                    names.append(FILE_NAMES[fmt])
-                for stale in set(previous.get(key, ("", "", "", []))[3]) - set(names):
-                    self._remove(_join(channel.spec.folder, stale), report)
-                self.store.put_feed(key, channel.spec.folder, channel.spec.title, signature, names, now)
-                if progress and n % 50 == 0:
-                    progress("writing", n, len(plans))
-            for key in keys - set(tops):
-                if key in previous:  # the feed has no article any more
-                    folder, _, _, names = previous[key]
-                    for name in names:
-                        self._remove(_join(folder, name), report)
+        # files are written outside any transaction, and what was written is recorded in
+        # short ones: the Telegram sender records its posts in between. A crash in between
+        # only means a feed is rendered again, to the same bytes.
+        done: list[tuple[str, Channel, str, list[str]]] = []
+        for n, (key, (channel, _, signature)) in enumerate(ordered, 1):
+            names = []
+            for fmt in formats:
+                data = next(rendered)
+                rel = _join(channel.spec.folder, FILE_NAMES[fmt])
+                try:
+                    if output.write_if_changed(self.output, rel, data):
+                        report.written.append(rel)
+                        log.info("wrote %s", rel)
+                except OutputPathError as e:
+                    log.error("%s", e)
+                    continue
+                names.append(FILE_NAMES[fmt])
+            for stale in set(previous.get(key, ("", "", "", []))[3]) - set(names):
+                self._remove(_join(channel.spec.folder, stale), report)
+            done.append((key, channel, signature, names))
+            if len(done) >= COMMIT_EVERY or n == len(ordered):
+                with self.store.transaction():
+                    for k, c, sig, written in done:
+                        self.store.put_feed(k, c.spec.folder, c.spec.title, sig, written, now)
+                done.clear()
+            if progress and n % 50 == 0:
+                progress("writing", n, len(plans))
+        gone = [key for key in keys - set(tops) if key in previous]  # feeds with no article any more
+        for key in gone:
+            folder, _, _, names = previous[key]
+            for name in names:
+                self._remove(_join(folder, name), report)
+        if gone:
+            with self.store.transaction():
+                for key in gone:
                     self.store.drop_feed(key)
         report.feeds = len(tops)
         if plans or report.removed or not (self.output / OPML_NAME).exists():
@@ -358,13 +372,16 @@ class Pipeline:
             out[p] = _with_updated(e, versions[p][1])
         missing = sorted(set(wanted) - set(cached))
         deriver = _Deriver(self.seeds, self.tz, self.rules)
-        with self.store.transaction():
-            for n, (path, entry) in enumerate(zip(missing, workers.pmap(deriver, [(p, versions[p][1]) for p in missing])), 1):
-                if entry is not None:
-                    out[path] = entry
-                    self.store.put_entry(entry, wanted[path], self.rules_key)
-                if progress and n % 200 == 0:
-                    progress("deriving", n, len(missing))
+        derived = zip(missing, workers.pmap(deriver, [(p, versions[p][1]) for p in missing]), strict=True)
+        # short transactions: the Telegram sender records its posts in between
+        for start in range(0, len(missing), COMMIT_EVERY):
+            with self.store.transaction():
+                for path, entry in itertools.islice(derived, COMMIT_EVERY):
+                    if entry is not None:
+                        out[path] = entry
+                        self.store.put_entry(entry, wanted[path], self.rules_key)
+            if progress:
+                progress("deriving", min(start + COMMIT_EVERY, len(missing)), len(missing))
         return out
 
     def _write_opml(self, report: PublishReport) -> None:
@@ -381,17 +398,20 @@ class Pipeline:
             report.written.append(OPML_NAME)
 
 
-def make_pipeline(config: Config, store: Store, clock: Callable[[], datetime] = utcnow) -> Pipeline:
+def make_pipeline(
+    config: Config, store: Store, clock: Callable[[], datetime] = utcnow, on_queued: Callable[[], None] | None = None
+) -> Pipeline:
     """The pipeline for a config: with the Telegram router when channels are configured.
 
     ``feeder build`` fills the outbox too, so an article first seen by a build
-    is still posted by ``feeder run``.
+    is still posted by ``feeder run``. ``on_queued`` is called when a scan has
+    committed new outbox rows (the service wakes its sender).
     """
     router = None
     if config.channels:
         from feeder.outbox import Router
 
-        router = Router(config)
+        router = Router(config, on_queued=on_queued)
     return Pipeline(config, store, clock=clock, router=router)
 
 

@@ -113,7 +113,10 @@ def diff(
             out.unsettled.append(f)
         else:
             out.changed.append(f)
-    gone = (path for path in (known if scope is None else scope) if path in known and path not in on_disk)
+    if scope is None:
+        gone = known.keys() - on_disk.keys()
+    else:
+        gone = {path for path in scope if path in known and path not in on_disk}
     out.deleted.extend(sorted(gone))
     out.unsettled.sort(key=lambda f: f.path)
     out.changed.sort(key=lambda f: f.path)

@@ -320,7 +320,11 @@ class Service:
     # -- parts ---------------------------------------------------------------
 
     def _make_pipeline(self, config: Config) -> Pipeline:
-        return make_pipeline(config, self.store)
+        return make_pipeline(config, self.store, on_queued=self._wake_sender)
+
+    def _wake_sender(self) -> None:
+        if self.sender is not None:
+            self.sender.wake()
 
     def _start_server(self, config: Config) -> None:
         from feeder.metrics import render_metrics

@@ -25,9 +25,11 @@ build: $(BIN)/feeder
 test: $(BIN)/feeder
 	$(BIN)/python -m pytest -q
 
-## bench: the benchmarks of docs/benchmarks.md (minutes)
+## bench: the benchmarks of docs/benchmarks.md (about 30 minutes; see bench/README.md for quick runs)
 bench: $(BIN)/feeder
 	$(BIN)/python bench/bench_build.py
+	$(BIN)/python bench/bench_service.py
+	$(BIN)/python bench/bench_telegram.py
 
 clean:
 	rm -rf public state bench/out

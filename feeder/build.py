@@ -100,15 +100,7 @@ class Pipeline:
         self.seeds = Path(config.paths.seeds)
         self.output = Path(config.paths.output)
         c = config
-        self.rules = Rules.build(
-            base_url=c.site.base_url,
-            permalink=c.feeds.permalink,
-            summary_length=c.feeds.summary_length,
-            drop_classes=c.content.drop_classes,
-            drop_text=c.content.drop_text,
-            placeholder_images=c.content.placeholder_images,
-            default_author="",
-        )
+        self.rules = Rules.from_config(config)
         self.rules_key = _digest(
             [c.site.base_url, c.feeds.permalink, c.feeds.summary_length, c.content.model_dump(mode="json"), c.site.timezone]
         )

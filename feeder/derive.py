@@ -17,6 +17,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urljoin
 
 import lxml.etree
@@ -24,6 +25,9 @@ import lxml.html
 import nh3
 
 from feeder.model import Article, Entry
+
+if TYPE_CHECKING:  # pragma: no cover
+    from feeder.config import Config
 
 ELLIPSIS = "…"
 #: a sentence may end this far before the limit (as a share of it) and still be preferred
@@ -99,6 +103,19 @@ class Rules:
             drop_text=re.compile("|".join(f"(?:{p})" for p in drop_text)) if drop_text else None,
             placeholder=re.compile("|".join(f"(?:{p})" for p in placeholder_images), re.I) if placeholder_images else None,
             default_author=default_author,
+        )
+
+
+    @classmethod
+    def from_config(cls, config: "Config") -> "Rules":
+        c = config
+        return cls.build(
+            base_url=c.site.base_url,
+            permalink=c.feeds.permalink,
+            summary_length=c.feeds.summary_length,
+            drop_classes=c.content.drop_classes,
+            drop_text=c.content.drop_text,
+            placeholder_images=c.content.placeholder_images,
         )
 
 

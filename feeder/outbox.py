@@ -24,7 +24,13 @@ from feeder.derive import Rules, derive
 from feeder.model import Article, Entry
 from feeder.read import parse_article
 from feeder.store import Store
-from feeder.telegram_format import DEFAULT_TEMPLATE, Post, PostSource, PostStyle, render_post
+from feeder.telegram_format import (
+    DEFAULT_TEMPLATE,
+    Post,
+    PostSource,
+    PostStyle,
+    render_post,
+)
 
 log = logging.getLogger("feeder.telegram")
 
@@ -51,18 +57,6 @@ def style_of(channel: ChannelConfig) -> PostStyle:
     return PostStyle(template=channel.template or DEFAULT_TEMPLATE, photo_mode=channel.photo_mode, link_preview=channel.link_preview)
 
 
-def rules_of(config: Config) -> Rules:
-    c = config
-    return Rules.build(
-        base_url=c.site.base_url,
-        permalink=c.feeds.permalink,
-        summary_length=c.feeds.summary_length,
-        drop_classes=c.content.drop_classes,
-        drop_text=c.content.drop_text,
-        placeholder_images=c.content.placeholder_images,
-    )
-
-
 def source_of(entry: Entry) -> PostSource:
     return PostSource(
         title=entry.title,
@@ -84,7 +78,7 @@ def read_entry(config: Config, path: str, rules: Rules | None = None) -> Entry:
     data = file.read_bytes()
     mtime = datetime.fromtimestamp(file.stat().st_mtime, timezone.utc)
     article = parse_article(path, data, mtime, zoneinfo.ZoneInfo(config.site.timezone))
-    return derive(article, rules or rules_of(config))
+    return derive(article, rules or Rules.from_config(config))
 
 
 class Router:
@@ -198,7 +192,7 @@ def preview(config: Config, path: Path) -> Iterator[tuple[ChannelConfig, Post]]:
     data = full.read_bytes()
     mtime = datetime.fromtimestamp(full.stat().st_mtime, timezone.utc)
     article = parse_article(rel, data, mtime, zoneinfo.ZoneInfo(config.site.timezone))
-    entry = derive(article, rules_of(config))
+    entry = derive(article, Rules.from_config(config))
     for channel in config.channels:
         if wants(channel, article.categories, article.author):
             yield channel, build_post(entry, channel)

@@ -49,14 +49,23 @@ from urllib.parse import urlsplit
 import httpx
 from telegram import Bot, InputFile, InputMediaPhoto, LinkPreviewOptions
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from feeder import logs
 from feeder.config import ChannelConfig, Config, TelegramConfig
+from feeder.derive import Rules
 from feeder.errors import ArticleError, FeederError
-from feeder.outbox import build_post, read_entry, rules_of
+from feeder.outbox import build_post, read_entry
 from feeder.store import Store
 from feeder.telegram_format import Post, to_plain
 
@@ -474,7 +483,7 @@ class Sender:
         # and the next change edits the message (never the other way round)
         content_hash = store.content_hash(path) or row["content_hash"]
         try:
-            entry = read_entry(self.config, path, rules_of(self.config))
+            entry = read_entry(self.config, path, Rules.from_config(self.config))
         except FileNotFoundError:
             await self._write(store, lambda: store.mark_done(row_id, "cancelled", _now(), "the article file is gone"))
             return None
@@ -716,7 +725,7 @@ class Sender:
 
     async def _dry_run(self, store: Store, channel: ChannelConfig, row: dict) -> None:
         try:
-            entry = read_entry(self.config, row["path"], rules_of(self.config)) if row["action"] != "delete" else None
+            entry = read_entry(self.config, row["path"], Rules.from_config(self.config)) if row["action"] != "delete" else None
         except (OSError, ArticleError) as e:
             error = str(e)
             await self._write(store, lambda: store.mark_done(row["id"], "cancelled", _now(), error))

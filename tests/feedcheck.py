@@ -46,7 +46,7 @@ def check_rss(data: bytes) -> list[str]:
         problems.append("channel <link> is not the site URL")
     if ch.findtext("link", "").endswith(".xml"):
         problems.append("channel <link> is the feed itself (feedgen's last-link trap)")
-    selfs = [l for l in ch.findall(f"{ATOM}link") if l.get("rel") == "self"]
+    selfs = [link for link in ch.findall(f"{ATOM}link") if link.get("rel") == "self"]
     if len(selfs) != 1:
         problems.append("channel: needs one atom:link rel=self")
     for d in ch.findall("lastBuildDate") + ch.findall("pubDate"):
@@ -88,7 +88,7 @@ def check_atom(data: bytes) -> list[str]:
     if not root.findall(f"{ATOM}author") and not all(e.findall(f"{ATOM}author") for e in entries):
         problems.append("feed: no author, and not every entry has one")
     problems += _links(root, "feed")
-    if not any(l.get("rel") == "self" for l in root.findall(f"{ATOM}link")):
+    if not any(link.get("rel") == "self" for link in root.findall(f"{ATOM}link")):
         problems.append("feed: no rel=self link")
     for el in root.iter():
         if el.get("type") == "CDATA":

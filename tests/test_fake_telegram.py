@@ -17,9 +17,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 import telegram
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
-from telegram.request import HTTPXRequest
-
 from fake_telegram import (
     EntityParseError,
     FakeChat,
@@ -31,6 +28,15 @@ from fake_telegram import (
     parse_html,
     text_length,
 )
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
 
 pytestmark = [
     pytest.mark.timeout(30),

@@ -22,7 +22,7 @@ SETTLE = 0.3
 WATCH = f"[watch]\nsettle = {SETTLE}\ninterval = 30\n[feeds]\nlimit = 2000\n"
 
 
-def wait_for(predicate, timeout: float = 10.0, step: float = 0.02):
+def wait_for(predicate, timeout: float = 20.0, step: float = 0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

@@ -140,6 +140,11 @@ class Pipeline:
         """
         started = time.perf_counter()
         report = ScanReport()
+        if not self.seeds.is_dir():
+            # an unmounted or moved folder is not "every article deleted": change nothing
+            log.error("seeds folder %s is missing; feeds and outbox stay as they are until it is back", self.seeds)
+            report.seconds = time.perf_counter() - started
+            return report
         known = self.known
         if only is None:
             on_disk = scan.walk(self.seeds)

@@ -287,3 +287,23 @@ def test_a_steady_stream_is_published_as_it_settles(site, service):
     # the first files were out long before the stream stopped
     assert published_at["S0"] < written_at["S11"]
     assert max(published_at[t] - written_at[t] for t in written_at) < SETTLE + 1.0
+
+
+def test_seeds_folder_gone_is_not_everything_deleted(site, caplog):
+    write_config(site, WATCH)
+    put(site, "a.md", article(title="Still here"))
+    svc = Service(site / "feeder.toml", serve=False, watcher=False)
+    svc.start()
+    try:
+        assert svc.wait_ready(20)
+        wait_for(lambda: titles(site) == {"Still here"})
+        os.rename(site / "seeds", site / "seeds.unmounted")
+        svc.request_full_scan()
+        wait_for(lambda: "seeds folder" in caplog.text and "is missing" in caplog.text)
+        assert titles(site) == {"Still here"} and svc.stats.removed == 0
+        os.rename(site / "seeds.unmounted", site / "seeds")
+        put(site, "b.md", article(title="And new"))
+        svc.request_full_scan()
+        wait_for(lambda: titles(site) == {"Still here", "And new"})
+    finally:
+        svc.stop()

@@ -118,3 +118,16 @@ def test_preview_prints_the_post_per_matching_channel():
     assert lines[-1] == "#金融 #新浪财经 #新浪财经_国內"
     other = feeder("preview", "-c", "config/feeder.toml", "seeds/设计/Dribbble - 流行/1.md")
     assert "no channel takes this article" in other.stdout
+
+
+def test_progress_bar_draws_and_clears(capsys):
+    from feeder.cli import _Progress
+
+    bar = _Progress()
+    bar("reading", 10, 100)  # short runs draw nothing
+    assert capsys.readouterr().err == ""
+    bar("reading", 1000, 4000)
+    err = capsys.readouterr().err
+    assert err.startswith("\r  reading [#######") and err.endswith("] 1000/4000")
+    bar.done()
+    assert capsys.readouterr().err.startswith("\r ")

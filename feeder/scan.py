@@ -31,8 +31,9 @@ def walk(seeds: Path | str) -> dict[str, Stat]:
     """
     found: dict[str, Stat] = {}
     stack = [(os.fspath(seeds), "")]
+    pop, push = stack.pop, stack.append
     while stack:
-        folder, prefix = stack.pop()
+        folder, prefix = pop()
         try:
             it = os.scandir(folder)
         except OSError:
@@ -42,14 +43,16 @@ def walk(seeds: Path | str) -> dict[str, Stat]:
                 name = entry.name
                 if name[0] == ".":
                     continue
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append((entry.path, prefix + name + "/"))
-                    elif name.endswith(SUFFIX) and entry.is_file():
-                        st = entry.stat()
-                        found[prefix + name] = (st.st_size, st.st_mtime_ns)
-                except OSError:
-                    continue  # vanished while we looked
+                if name.endswith(SUFFIX):
+                    try:
+                        if entry.is_file():
+                            st = entry.stat()
+                            found[prefix + name] = (st.st_size, st.st_mtime_ns)
+                            continue
+                    except OSError:
+                        continue  # vanished while we looked
+                if entry.is_dir(follow_symlinks=False):
+                    push((entry.path, prefix + name + "/"))
     return found
 
 

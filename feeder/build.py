@@ -245,14 +245,18 @@ class Pipeline:
     def build(self, settle: float = 0.0, progress: Progress | None = None) -> tuple[ScanReport, PublishReport | None]:
         """Scan, then publish what the changes touch; None when nothing needed writing."""
         report = self.scan(settle=settle, progress=progress)
-        same_shape = self.store.fact("render_key") == self.render_key
-        if same_shape and not (report.new or report.changed or report.deleted) and self.outputs_present():
-            return report, None
-        keys = report.touched if same_shape and self.outputs_present() else None
-        published = self.publish(keys, progress=progress)
+        return report, self.publish_changes(report, progress)
+
+    def publish_changes(self, report: ScanReport, progress: Progress | None = None) -> PublishReport | None:
+        """Publish after a scan: the feeds it touched, or every feed when the config that
+        shapes them changed or feed files went missing; None when nothing needed writing."""
+        current = self.store.fact("render_key") == self.render_key and self.outputs_present()
+        if current and not report.touched:
+            return None
+        published = self.publish(report.touched if current else None, progress=progress)
         with self.store.transaction():
             self.store.set_fact("render_key", self.render_key)
-        return report, published
+        return published
 
     def outputs_present(self) -> bool:
         """Every feed file the store says was written is on disk (someone may have wiped the folder)."""

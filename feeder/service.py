@@ -235,12 +235,7 @@ class Service:
         pipeline = self.pipeline
         settle = self.config.watch.settle
         report = pipeline.scan(settle=settle, only=None if full else paths, progress=self._progress)
-        published = None
-        if report.touched or not pipeline.outputs_present() or self.store.fact("render_key") != pipeline.render_key:
-            keys = report.touched if self.store.fact("render_key") == pipeline.render_key and pipeline.outputs_present() else None
-            published = pipeline.publish(keys, progress=self._progress)
-            with self.store.transaction():
-                self.store.set_fact("render_key", pipeline.render_key)
+        published = pipeline.publish_changes(report, progress=self._progress)
         now = time.time()
         s = self.stats
         s.passes += 1

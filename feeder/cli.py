@@ -7,7 +7,6 @@ time, 2 a bad command line or config.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import time
@@ -220,7 +219,3 @@ def _serve(config: Config, port: int | None) -> int:
     finally:
         server.httpd.server_close()
     return EXIT_OK
-
-
-def print_json(value: object) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2, default=str))

@@ -324,10 +324,6 @@ class Store:
             (channel, path, action, "pending", content_hash, iso(now)),
         )
 
-    def has_pending(self, channel: str, path: str) -> bool:
-        q = "SELECT 1 FROM outbox WHERE channel=? AND path=? AND state IN ('pending','sending') AND action='post'"
-        return self.db.execute(q, (channel, path)).fetchone() is not None
-
     def open_rows(self, channel: str, path: str) -> list[tuple[str, str]]:
         """(action, state) of the rows of an article in a channel that are not finished: pending, sending or dead."""
         q = "SELECT action, state FROM outbox WHERE channel=? AND path=? AND state IN ('pending','sending','dead') ORDER BY id"

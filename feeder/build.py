@@ -169,8 +169,10 @@ class Pipeline:
         results = iter(workers.pmap(reader, jobs))
         for start in range(0, total, BATCH):
             batch = jobs[start : start + BATCH]
+            # oldest first, so the outbox queues a burst of new articles in date order
+            recorded = sorted(zip(batch, itertools.islice(results, len(batch)), strict=True), key=_by_date)
             with self.store.transaction():
-                for (f, k), result in zip(batch, results, strict=False):
+                for (f, k), result in recorded:
                     self._record(f, result, k, now, report)
             if progress:
                 progress("reading", min(start + BATCH, total), total)
@@ -462,6 +464,14 @@ class _Deriver:
         except Exception:
             log.exception("%s: unexpected error while deriving; left out of the feeds", path)
             return None
+
+
+_NO_DATE = datetime.min.replace(tzinfo=timezone.utc)
+
+
+def _by_date(item: tuple[tuple[SourceFile, Known | None], object]) -> tuple[datetime, str]:
+    (f, _), result = item
+    return (result.date if isinstance(result, Article) else _NO_DATE, f.path)
 
 
 def _render_job(job: tuple[str, Channel, list[Entry]]) -> bytes:

@@ -468,3 +468,26 @@ def test_the_router_says_when_a_scan_queued_posts_after_its_commit(make_site):
     assert len(calls) == 1 and [r["path"] for r in calls[0]] == ["a.md"]  # told once, with the row already there
     site.scan()
     assert len(calls) == 1
+
+
+def test_a_burst_is_queued_oldest_first(tmp_path):
+    """Files found in one scan go to the outbox in date order, whatever their names."""
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from feeder.build import make_pipeline
+    from feeder.config import load_config
+    from feeder.store import Store
+    from tests.conftest import article, write_config
+
+    (tmp_path / "seeds").mkdir()
+    write_config(tmp_path, '[[channels]]\nname = "all"\nchat = "@allnews"\n')
+    config = load_config(tmp_path / "feeder.toml")
+    with Store(config.paths.state) as store:
+        make_pipeline(config, store).build()  # the channel's first start, on an empty folder
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        for name, minutes in (("a", 1), ("b", 3), ("c", 2)):
+            date = format_datetime(now - timedelta(minutes=minutes), usegmt=True)
+            (tmp_path / "seeds" / f"{name}.md").write_text(article(title=name, date=date), encoding="utf-8")
+        make_pipeline(config, store).build()
+        assert [r["path"] for r in store.outbox_rows("all")] == ["b.md", "c.md", "a.md"]
